@@ -1,0 +1,25 @@
+# rla_mm: the two commands of the README.
+#   make test   set up .venv (first time only) and run the test suite
+#   make demo   set up .venv (first time only) and run the demo on the embedded data
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.rla_mm_stack
+
+.PHONY: setup test demo benchmark clean-venv
+setup: $(STAMP)
+
+$(STAMP): tools/setup_env.sh requirements/runtime.txt requirements/tests.txt setup.py pyproject.toml
+	bash tools/setup_env.sh $(VENV)
+	touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+demo: $(STAMP)
+	$(PY) tools/demo.py
+
+benchmark: $(STAMP)
+	$(PY) tools/analysis/benchmark_backbone.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+from .backbones import RLAResNet
+
+__all__ = ['RLAResNet']

@@ -1,0 +1,3 @@
+from .rla_resnet import RLABottleneck, RLAResNet
+
+__all__ = ['RLABottleneck', 'RLAResNet']

@@ -1,0 +1,335 @@
+"""Side-by-side cost of RLA-ResNet and mmdet's ResNet in one process.
+
+Both models run alternately (RLA, ResNet, RLA, ...) under the same
+conditions, so the printed ratios hold on a shared, noisy machine where
+absolute times do not. Reports, for each depth pair:
+
+* train step: forward + backward with BatchNorm in training mode;
+* inference: forward under ``torch.no_grad`` in eval mode;
+* peak memory of a train step: the CUDA allocator's peak on GPU; on CPU the
+  peak resident memory (VmHWM) of a fresh subprocess per model, over a
+  baseline taken after the model and input exist; plus the bytes autograd
+  saves for backward (exact and noise-free on any device).
+
+``--detector`` adds a full Mask R-CNN training iteration (mmdet's R50 config,
+backbone swapped) to show the end-to-end cost.
+
+Examples::
+
+    python tools/analysis/benchmark_backbone.py
+    python tools/analysis/benchmark_backbone.py --depths 50 101 --repeats 5
+    python tools/analysis/benchmark_backbone.py --device cuda --amp
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+# Models whose peak memory is measured: RLA-ResNet, its ResNet twin, and
+# RLA-ResNet with gradient checkpointing (which should undercut plain ResNet).
+VARIANTS = ('rla', 'resnet', 'rla_cp')
+
+
+def build_backbone(kind: str, depth: int) -> nn.Module:
+    """RLA-ResNet (``rla``, ``rla_cp`` = with checkpointing) or ResNet."""
+    from mmdet.registry import MODELS
+
+    import rla_mm  # noqa: F401
+    common = dict(depth=depth, norm_eval=False, frozen_stages=-1)
+    if kind == 'resnet':
+        cfg = dict(type='ResNet', **common)
+    else:
+        cfg = dict(type='RLAResNet', with_cp=kind == 'rla_cp', **common)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def make_train_step(model: nn.Module, x: torch.Tensor,
+                    amp: bool) -> Callable[[], None]:
+    """A closure running forward + backward of ``model`` on ``x``."""
+    dtype = torch.float16 if x.device.type == 'cuda' else torch.bfloat16
+
+    def step() -> None:
+        model.train()
+        with torch.autocast(x.device.type, dtype=dtype, enabled=amp):
+            outs = model(x)
+            loss = sum(o.float().mean() for o in outs)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    return step
+
+
+def make_inference(model: nn.Module, x: torch.Tensor,
+                   amp: bool) -> Callable[[], None]:
+    """A closure running an eval-mode forward of ``model`` on ``x``."""
+    dtype = torch.float16 if x.device.type == 'cuda' else torch.bfloat16
+
+    def infer() -> None:
+        model.eval()
+        with torch.no_grad(), torch.autocast(
+                x.device.type, dtype=dtype, enabled=amp):
+            model(x)
+
+    return infer
+
+
+def time_alternating(fns: Dict[str, Callable[[], None]], repeats: int,
+                     warmup: int, device: torch.device) -> Dict[str, float]:
+    """Median seconds per call, calling the functions in turn."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
+    for r in range(repeats):
+        # Alternate the order too, so neither model always runs first.
+        order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
+        for name in order:
+            synchronize(device)
+            start = time.perf_counter()
+            fns[name]()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def saved_tensor_bytes(step_model: nn.Module, x: torch.Tensor,
+                       amp: bool) -> int:
+    """Bytes of distinct storages that autograd keeps for backward."""
+    storages: Dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    step_model.train()
+    dtype = torch.float16 if x.device.type == 'cuda' else torch.bfloat16
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.autocast(x.device.type, dtype=dtype, enabled=amp):
+            outs = step_model(x)
+    del outs
+    return sum(storages.values())
+
+
+def peak_memory_cuda(model: nn.Module, x: torch.Tensor, amp: bool) -> int:
+    """CUDA allocator peak of one train step, above the resting state."""
+    step = make_train_step(model, x, amp)
+    step()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - base
+
+
+def _read_status_kb(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def peak_memory_cpu_child(kind: str, depth: int, shape: Sequence[int],
+                          amp: bool, channels_last: bool) -> int:
+    """Run in a fresh process: peak RSS growth (bytes) of one train step."""
+    torch.manual_seed(0)
+    model = build_backbone(kind, depth)
+    x = make_input(shape, torch.device('cpu'), channels_last)
+    model = model.to(memory_format=torch.channels_last) if channels_last \
+        else model
+    step = make_train_step(model, x, amp)
+    step()  # allocator and oneDNN caches settle, as in training
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # reset VmHWM to the current RSS
+    base = _read_status_kb('VmRSS')
+    step()
+    return (_read_status_kb('VmHWM') - base) * 1024
+
+
+def peak_memory_cpu(kind: str, depth: int, shape: Sequence[int], amp: bool,
+                    channels_last: bool) -> int:
+    """Peak RSS growth of a train step, measured in a fresh subprocess."""
+    args = json.dumps(dict(kind=kind, depth=depth, shape=list(shape),
+                           amp=amp, channels_last=channels_last))
+    out = subprocess.run(
+        [sys.executable, __file__, '--_memory-child', args],
+        check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def make_input(shape: Sequence[int], device: torch.device,
+               channels_last: bool) -> torch.Tensor:
+    x = torch.randn(*shape, device=device)
+    return x.to(memory_format=torch.channels_last) if channels_last else x
+
+
+def benchmark_pair(depth: int, args: argparse.Namespace) -> Dict[str, dict]:
+    """Times and memory of RLA-ResNet-``depth`` against ResNet-``depth``."""
+    device = torch.device(args.device)
+    x = make_input(args.shape, device, args.channels_last)
+    models = {}
+    for kind in ('rla', 'resnet'):
+        torch.manual_seed(0)
+        model = build_backbone(kind, depth).to(device)
+        if args.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        models[kind] = torch.compile(model) if args.compile else model
+    train = time_alternating(
+        {k: make_train_step(m, x, args.amp) for k, m in models.items()},
+        args.repeats, args.warmup, device)
+    infer = time_alternating(
+        {k: make_inference(m, x, args.amp) for k, m in models.items()},
+        args.repeats, args.warmup, device)
+    result = {'train step (s)': train, 'inference (s)': infer}
+    if not args.no_memory:
+        saved = {k: saved_tensor_bytes(m, x, args.amp)
+                 for k, m in models.items()}
+        result['saved for backward (MiB)'] = {
+            k: v / 2**20 for k, v in saved.items()}
+        peak: Dict[str, float] = {}
+        for kind in VARIANTS:
+            if device.type == 'cuda':
+                model = models.get(kind) or build_backbone(kind, depth).to(
+                    device)
+                value = peak_memory_cuda(model, x, args.amp)
+            else:
+                value = peak_memory_cpu(kind, depth, args.shape, args.amp,
+                                        args.channels_last)
+            peak[kind] = value / 2**20
+        result['peak train memory (MiB)'] = peak
+    return result
+
+
+def build_detector(kind: str, device: torch.device) -> nn.Module:
+    """mmdet's Mask R-CNN R50-FPN with either backbone, from scratch."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    import rla_mm  # noqa: F401
+    register_all_modules()
+    cfg = Config.fromfile('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')
+    cfg.model.backbone.init_cfg = None
+    if kind == 'rla':
+        cfg.model.backbone = dict(type='RLAResNet', depth=50,
+                                  frozen_stages=1, norm_eval=True)
+    model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    return model
+
+
+def benchmark_detector(args: argparse.Namespace) -> Dict[str, dict]:
+    """One Mask R-CNN training iteration (loss + backward), RLA vs ResNet."""
+    from mmdet.testing import demo_mm_inputs
+
+    device = torch.device(args.device)
+    batch, _, height, width = args.detector_shape
+    packed = demo_mm_inputs(
+        batch, [[3, height, width]] * batch, num_items=[5] * batch,
+        with_mask=True)
+    fns = {}
+    for kind in ('rla', 'resnet'):
+        torch.manual_seed(0)
+        model = build_detector(kind, device)
+        data = model.data_preprocessor(packed, training=True)
+
+        def step(model=model, data=data) -> None:
+            model.train()
+            losses = model.loss(data['inputs'], data['data_samples'])
+            loss, _ = model.parse_losses(losses)
+            loss.backward()
+            model.zero_grad(set_to_none=True)
+
+        fns[kind] = step
+    train = time_alternating(fns, max(args.repeats // 2, 3), 1, device)
+    return {'Mask R-CNN train iter (s)': train}
+
+
+def format_table(title: str, result: Dict[str, dict]) -> str:
+    lines = [f'\n{title}',
+             f'{"measure":<28}{"RLA":>12}{"ResNet":>12}{"ratio":>8}'
+             f'{"RLA+cp":>12}{"ratio":>8}']
+    for measure, values in result.items():
+        rla, base = values['rla'], values['resnet']
+        row = f'{measure:<28}{rla:>12.4g}{base:>12.4g}{rla / base:>8.3f}'
+        if 'rla_cp' in values:
+            row += f'{values["rla_cp"]:>12.4g}' \
+                   f'{values["rla_cp"] / base:>8.3f}'
+        lines.append(row)
+    return '\n'.join(lines)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='RLA-ResNet vs ResNet: time and memory, side by side.')
+    parser.add_argument('--depths', type=int, nargs='+', default=[50])
+    parser.add_argument('--shape', type=int, nargs=4, default=None,
+                        metavar=('N', 'C', 'H', 'W'),
+                        help='input shape (default 2 3 512 512 on CPU, '
+                        '2 3 800 1344 on GPU)')
+    parser.add_argument('--device', default='cuda' if
+                        torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--amp', action='store_true',
+                        help='autocast (fp16 on CUDA, bf16 on CPU)')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile both models')
+    parser.add_argument('--no-memory', action='store_true')
+    parser.add_argument('--detector', action='store_true',
+                        help='also time a full Mask R-CNN training iteration')
+    parser.add_argument('--detector-shape', type=int, nargs=4,
+                        default=[2, 3, 512, 512])
+    parser.add_argument('--json', help='also write the results to this file')
+    parser.add_argument('--_memory-child', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.shape is None:
+        args.shape = [2, 3, 800, 1344] if args.device.startswith('cuda') \
+            else [2, 3, 512, 512]
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    if args._memory_child:
+        print(peak_memory_cpu_child(**json.loads(args._memory_child)))
+        return
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' \
+        else f'CPU ({torch.get_num_threads()} threads)'
+    print(f'device: {name} | torch {torch.__version__} | input '
+          f'{"x".join(map(str, args.shape))} | amp={args.amp} '
+          f'channels_last={args.channels_last} compile={args.compile} | '
+          f'medians of {args.repeats}')
+    results = {}
+    for depth in args.depths:
+        results[f'R{depth}'] = benchmark_pair(depth, args)
+        print(format_table(f'RLA-ResNet-{depth} vs ResNet-{depth}',
+                           results[f'R{depth}']), flush=True)
+    if args.detector:
+        results['mask_rcnn'] = benchmark_detector(args)
+        print(format_table('Mask R-CNN R50-FPN: RLA vs ResNet backbone',
+                           results['mask_rcnn']))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
