@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-# The statistics HistoryBuffer registers for itself (``_set_default_statistics``);
-# its ``__getstate__`` pickles them, and pickle protocol 2 stores a method of
-# a class as ``getattr(HistoryBuffer, 'mean')``.
+# The statistics HistoryBuffer registers for itself in
+# ``_set_default_statistics``; its ``__getstate__`` pickles them, and pickle
+# protocol 2 stores a method of a class as ``getattr(HistoryBuffer, 'mean')``.
 _HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
@@ -30,12 +30,11 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
     if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
-        f'weights_only load: getattr({obj!r}, {name!r}) is not allowed; only '
-        f'the statistics methods of mmengine\'s HistoryBuffer '
-        f'{_HISTORY_BUFFER_STATISTICS} may be looked up. Load files you do '
-        f'not trust with weights_only=True; for a trusted file from '
-        f'elsewhere add what it needs with torch.serialization.'
-        f'add_safe_globals.')
+        f'getattr({obj!r}, {name!r}) is not allowed while loading with '
+        f'weights_only=True: only the statistics methods of mmengine\'s '
+        f'HistoryBuffer {_HISTORY_BUFFER_STATISTICS} may be looked up. If '
+        f'you trust the file, allow what it needs with '
+        f'torch.serialization.add_safe_globals.')
 
 
 def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:

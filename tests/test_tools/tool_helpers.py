@@ -1,0 +1,268 @@
+"""Helpers of the tool tests: a tiny COCO-format dataset, tiny configs and
+a runner for the tools.
+
+Everything is written under pytest's tmp dirs so the tests depend neither
+on the demo data nor on the configs of the repository.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOOLS = REPO_ROOT / 'tools'
+HERE = Path(__file__).resolve().parent
+CLASSES = ('square', 'bar')
+IMAGE_SIZE = 64
+
+# (class index, x, y, w, h) per image: one or two axis-aligned boxes.
+_OBJECTS = (
+    ((0, 8, 8, 24, 24), (1, 36, 20, 20, 40)),
+    ((1, 4, 30, 48, 16), ),
+    ((0, 28, 4, 30, 30), (1, 6, 40, 40, 14)),
+    ((0, 18, 18, 28, 28), ),
+)
+_COLORS = ((220, 40, 40), (40, 80, 220))
+
+
+def write_shapes_dataset(root: Path) -> Path:
+    """Write 4 images of coloured boxes and their COCO annotations.
+
+    Returns:
+        Path: The annotation file, ``root / 'annotations.json'``.
+    """
+    (root / 'images').mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for image_id, objects in enumerate(_OBJECTS, start=1):
+        pixels = np.full((IMAGE_SIZE, IMAGE_SIZE, 3), 128, np.uint8)
+        for label, x, y, w, h in objects:
+            pixels[y:y + h, x:x + w] = _COLORS[label]
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=image_id,
+                    category_id=label + 1,
+                    bbox=[x, y, w, h],
+                    area=w * h,
+                    iscrowd=0,
+                    segmentation=[[x, y, x + w, y, x + w, y + h, x, y + h]]))
+        file_name = f'{image_id:02d}.png'
+        Image.fromarray(pixels).save(root / 'images' / file_name)
+        images.append(
+            dict(
+                id=image_id,
+                file_name=file_name,
+                width=IMAGE_SIZE,
+                height=IMAGE_SIZE))
+    categories = [dict(id=i + 1, name=name) for i, name in enumerate(CLASSES)]
+    ann_file = root / 'annotations.json'
+    ann_file.write_text(
+        json.dumps(
+            dict(
+                images=images, annotations=annotations,
+                categories=categories)))
+    return ann_file
+
+
+_BASES = {
+    'mask_rcnn': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+    'retinanet': 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+}
+
+_HEADS = {
+    # Fewer sampled RoIs and no score threshold: fast on CPU, and an
+    # untrained model still returns detections to evaluate.
+    'mask_rcnn':
+    """
+    roi_head=dict(
+        bbox_head=dict(num_classes=2), mask_head=dict(num_classes=2)),
+    train_cfg=dict(rcnn=dict(sampler=dict(num=64))),
+    test_cfg=dict(rcnn=dict(score_thr=0.0)),""",
+    'retinanet':
+    """
+    bbox_head=dict(num_classes=2),
+    test_cfg=dict(score_thr=0.0),""",
+}
+
+_CONFIG = """\
+_base_ = '{base}'
+custom_imports = dict(imports={imports!r}, allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='RLAResNet',
+        depth=50,
+        frozen_stages=1,
+        norm_eval=True,
+        init_cfg={init_cfg!r}),{heads}
+)
+
+with_mask = {with_mask}
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=with_mask),
+    dict(type='Resize', scale=({size}, {size}), keep_ratio=True),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=({size}, {size}), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=with_mask),
+    dict(type='PackDetInputs', meta_keys=(
+        'img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+dataset = dict(
+    type='CocoDataset',
+    data_root='{data_root}',
+    ann_file='annotations.json',
+    data_prefix=dict(img='images/'),
+    metainfo=dict(classes={classes!r}),
+    filter_cfg=dict(filter_empty_gt=True, min_size=0),
+)
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
+    dataset=dict(**dataset, pipeline=train_pipeline),
+)
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_dataloader = dict(
+    _delete_=True,
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(**dataset, test_mode=True, pipeline=test_pipeline),
+)
+test_evaluator = dict(
+    type='CocoMetric',
+    ann_file='{data_root}annotations.json',
+    metric={metrics!r},
+)
+
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters={iters})
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+# A warmup whose state has to survive a resume.
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10)
+]
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(interval={checkpoint_interval}, by_epoch=False),
+)
+log_processor = dict(window_size=1, by_epoch=False)
+randomness = dict(seed=0)
+"""
+
+
+def write_config(path: Path,
+                 data_root: Path,
+                 model: str = 'mask_rcnn',
+                 iters: int = 2,
+                 checkpoint_interval: int = 2,
+                 init_cfg: Optional[dict] = None,
+                 imports: Sequence[str] = ('rla_mm', ),
+                 extra: str = '') -> Path:
+    """Write a tiny RLA-R50 ``model`` config ('mask_rcnn' or 'retinanet').
+
+    Args:
+        path (Path): The config file to write.
+        data_root (Path): Folder made by :func:`write_shapes_dataset`.
+        iters (int): Training iterations (``IterBasedTrainLoop``).
+        checkpoint_interval (int): Iterations between checkpoints.
+        init_cfg (dict, optional): The backbone's ``init_cfg``.
+        imports (Sequence[str]): Modules of ``custom_imports``.
+        extra (str): Config text appended at the end.
+    """
+    with_mask = model == 'mask_rcnn'
+    text = _CONFIG.format(
+        base=_BASES[model],
+        imports=list(imports),
+        init_cfg=init_cfg,
+        heads=_HEADS[model],
+        with_mask=with_mask,
+        size=IMAGE_SIZE,
+        data_root=f'{data_root.as_posix()}/',
+        classes=CLASSES,
+        metrics=['bbox', 'segm'] if with_mask else ['bbox'],
+        iters=iters,
+        checkpoint_interval=checkpoint_interval)
+    path.write_text(text + extra)
+    return path
+
+
+def tool_env(**overrides: str) -> Dict[str, str]:
+    """Environment for a tool subprocess.
+
+    The repo and this folder are importable, ``python`` in the shell scripts
+    is this interpreter, and each process computes on one thread: on the
+    small shared machines that run the tests, more threads only contend.
+    """
+    env = dict(os.environ)
+    paths = [str(REPO_ROOT), str(HERE), env.get('PYTHONPATH', '')]
+    env['PYTHONPATH'] = os.pathsep.join(p for p in paths if p)
+    env['PATH'] = os.pathsep.join(
+        [str(Path(sys.executable).parent),
+         env.get('PATH', '')])
+    env['OMP_NUM_THREADS'] = '1'
+    env.update(overrides)
+    return env
+
+
+def run_tool(
+        args: List[Union[str, Path]],
+        cwd: Path,
+        timeout: float = 300,
+        check: bool = True,
+        env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """Run ``args`` (``python`` for the venv's interpreter) and return it.
+
+    With ``check``, a non-zero exit fails the test with the output's tail.
+    """
+    if args[0] == 'python':
+        args = [sys.executable] + args[1:]
+    proc = subprocess.run([str(a) for a in args],
+                          cwd=cwd,
+                          env=env or tool_env(),
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        pytest.fail(f'{" ".join(map(str, args))} exited with '
+                    f'{proc.returncode}:\n{proc.stdout[-3000:]}\n'
+                    f'{proc.stderr[-6000:]}')
+    return proc
+
+
+def read_scalars(work_dir: Path) -> List[dict]:
+    """The records of ``vis_data/scalars.json`` of every run in work_dir."""
+    records = []
+    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
+        records += [
+            json.loads(line) for line in path.read_text().splitlines()
+            if line.strip()
+        ]
+    return records
+
+
+# Where the RLA configs look for the released ImageNet weights; the tests
+# run in a fresh folder, so this relative path never exists there.
+RELEASED_CHECKPOINT = 'checkpoints/resnet50_rla_2283.pth.tar'
+
+
+class TrainedRun(NamedTuple):
+    """A finished ``tools/train.py`` run of the tiny Mask R-CNN."""
+    config: Path
+    work_dir: Path
+    checkpoint: Path

@@ -1,0 +1,83 @@
+"""Test (and evaluate) a trained detector (MMDetection 3.x command line).
+
+Usage::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
+        [--show] [--show-dir DIR] [--wait-time SECONDS] [--tta]
+        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+
+Multi-GPU: ``tools/dist_test.sh CONFIG CHECKPOINT GPUS``; Slurm:
+``tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT``.
+"""
+import argparse
+
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmdet.registry import RUNNERS
+from mmdet.utils import setup_cache_size_limit_of_dynamo
+from mmengine.runner import Runner
+
+import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
+from rla_mm.utils.cli import (add_runner_arguments, apply_test_time_aug,
+                              export_local_rank, init_cpu_distributed,
+                              load_config)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    add_runner_arguments(
+        parser,
+        work_dir_help='the dir to save the evaluation metrics '
+        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        help='dump the predictions to this .pkl file for offline '
+        'evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show the predictions')
+    parser.add_argument(
+        '--show-dir',
+        help='save images painted with the predictions to this dir (inside '
+        'work_dir/<timestamp>/ when relative)')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2,
+        help='seconds each image is shown with --show')
+    parser.add_argument(
+        '--tta', action='store_true', help='test-time augmentation')
+    args = parser.parse_args()
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out must name a .pkl or .pickle file, got '
+                     f'{args.out}.')
+    export_local_rank(args.local_rank)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    setup_cache_size_limit_of_dynamo()
+    cfg = load_config(args.config, args.cfg_options, args.launcher,
+                      args.work_dir)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.tta:
+        apply_test_time_aug(cfg)
+
+    init_cpu_distributed(cfg)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,78 @@
+"""Train a detector with an RLA backbone (MMDetection 3.x command line).
+
+Usage::
+
+    python tools/train.py CONFIG [--work-dir DIR] [--amp] [--auto-scale-lr]
+        [--resume [CHECKPOINT]] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch,slurm,mpi}]
+
+Multi-GPU: ``tools/dist_train.sh CONFIG GPUS``; Slurm:
+``tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR``.
+"""
+import argparse
+
+from mmdet.registry import RUNNERS
+from mmdet.utils import setup_cache_size_limit_of_dynamo
+from mmengine.runner import Runner
+
+import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
+from rla_mm.utils.cli import (add_runner_arguments, apply_resume, enable_amp,
+                              enable_auto_scale_lr, export_local_rank,
+                              init_cpu_distributed, load_config)
+from rla_mm.utils.preflight import (find_missing_checkpoints,
+                                    missing_checkpoints_message)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a detector')
+    parser.add_argument('config', help='train config file path')
+    add_runner_arguments(
+        parser,
+        work_dir_help='the dir to save logs and checkpoints '
+        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by the actual total batch size over '
+        'auto_scale_lr.base_batch_size of the config')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        help='resume from this checkpoint or, with no path, from the latest '
+        'checkpoint in the work dir')
+    args = parser.parse_args()
+    export_local_rank(args.local_rank)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    setup_cache_size_limit_of_dynamo()
+    cfg = load_config(args.config, args.cfg_options, args.launcher,
+                      args.work_dir)
+    # Weight initialization runs on resume too, so the pretrained files are
+    # needed either way; check them before anything heavy is built.
+    missing = find_missing_checkpoints(cfg.model)
+    if missing:
+        raise SystemExit(missing_checkpoints_message(missing))
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
+    apply_resume(cfg, args.resume)
+
+    init_cpu_distributed(cfg)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
