@@ -430,3 +430,20 @@ def test_mismatched_checkpoint_lists_problems(rla50, tmp_path):
     assert 'extra.weight' in message
     assert 'shape mismatches' in message
     assert 'stages.0.0.conv1.weight: checkpoint (64, 96, 1, 1)' in message
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_torch_compile_fullgraph_has_no_graph_breaks(train):
+    # backend='eager' runs dynamo's capture (where graph breaks would
+    # raise under fullgraph=True) without inductor's slow C++ build.
+    model = make_model(norm_eval=not train).train(train)
+    compiled = torch.compile(model, fullgraph=True, backend='eager')
+    x = torch.randn(2, 3, 64, 64)
+    with torch.set_grad_enabled(train):
+        expected = model(x)
+        outs = compiled(x)
+    for out, ref in zip(outs, expected):
+        torch.testing.assert_close(out, ref)
+    if train:
+        sum(o.sum() for o in outs).backward()
+        assert model.stages[1][0].conv1.weight.grad is not None

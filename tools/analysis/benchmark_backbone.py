@@ -7,8 +7,8 @@ absolute times do not. Reports, for each depth pair:
 * train step: forward + backward with BatchNorm in training mode;
 * inference: forward under ``torch.no_grad`` in eval mode;
 * peak memory of a train step: the CUDA allocator's peak on GPU; on CPU the
-  peak resident memory (VmHWM) of a fresh subprocess per model, over a
-  baseline taken after the model and input exist; plus the bytes autograd
+  growth of the peak resident memory (VmHWM) of a fresh subprocess per
+  model over one train step; plus the bytes autograd
   saves for backward (exact and noise-free on any device).
 
 ``--detector`` adds a full Mask R-CNN training iteration (mmdet's R50 config,
@@ -22,6 +22,7 @@ Examples::
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,9 +47,8 @@ def build_backbone(kind: str, depth: int) -> nn.Module:
         cfg = dict(type='ResNet', **common)
     else:
         cfg = dict(type='RLAResNet', with_cp=kind == 'rla_cp', **common)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
+    # Timing does not depend on the initial values: skip init_weights().
+    return MODELS.build(cfg)
 
 
 def synchronize(device: torch.device) -> None:
@@ -153,9 +153,6 @@ def peak_memory_cpu_child(kind: str, depth: int, shape: Sequence[int],
     model = model.to(memory_format=torch.channels_last) if channels_last \
         else model
     step = make_train_step(model, x, amp)
-    step()  # allocator and oneDNN caches settle, as in training
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')  # reset VmHWM to the current RSS
     base = _read_status_kb('VmRSS')
     step()
     return (_read_status_kb('VmHWM') - base) * 1024
@@ -166,9 +163,12 @@ def peak_memory_cpu(kind: str, depth: int, shape: Sequence[int], amp: bool,
     """Peak RSS growth of a train step, measured in a fresh subprocess."""
     args = json.dumps(dict(kind=kind, depth=depth, shape=list(shape),
                            amp=amp, channels_last=channels_last))
+    # With a fixed mmap threshold glibc serves every large tensor by mmap and
+    # returns it on free, so the peak RSS follows the live tensors.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
     out = subprocess.run(
         [sys.executable, __file__, '--_memory-child', args],
-        check=True, capture_output=True, text=True)
+        check=True, capture_output=True, text=True, env=env)
     return int(out.stdout.strip().splitlines()[-1])
 
 

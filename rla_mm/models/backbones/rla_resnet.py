@@ -129,36 +129,52 @@ class RLABottleneck(BaseModule):
         self.downsample = downsample
         # The hidden state follows the spatial size of the residual stream.
         self.pool_hidden = downsample is not None and stride != 1
-        # Splitting conv1 into its x and h parts avoids materialising
-        # cat([x, h]) (a full copy of x kept for backward); it needs a plain
-        # convolution, so any custom conv_cfg takes the concatenation path.
-        self._split_conv1 = type(self.conv1) is nn.Conv2d
+        # conv1 is applied to x and h with the two slices of its weight: this
+        # avoids materialising cat([x, h]) (a full copy of x kept for
+        # backward) and lets the x part be fused into the previous block's
+        # RLA update (see RLAResNet._project). It needs a plain convolution;
+        # any custom conv_cfg takes the concatenation path.
+        self.split_conv1 = type(self.conv1) is nn.Conv2d
 
     def zero_init_last(self) -> None:
         """Zero the last norm's weight so the block starts as identity."""
         nn.init.zeros_(self.bn3.weight)
 
-    def _conv1(self, x: Tensor, h: Tensor) -> Tensor:
-        """conv1 applied to ``cat([x, h], dim=1)``: (N, Cx + k, H, W)."""
-        if not self._split_conv1:
-            return self.conv1(torch.cat([x, h], dim=1))
-        weight = self.conv1.weight
-        out = F.conv2d(x, weight[:, :self.inplanes])
-        return out + F.conv2d(h, weight[:, self.inplanes:])
+    @property
+    def conv1_x_weight(self) -> Tensor:
+        """The part of conv1's weight that reads ``x``: (width, Cx, 1, 1)."""
+        return self.conv1.weight[:, :self.inplanes]
 
-    def forward(self, x: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:
+    def _conv1(self, x: Tensor, h: Tensor,
+               x_proj: Optional[Tensor]) -> Tensor:
+        """conv1 applied to ``cat([x, h], dim=1)``; returns (N, width, H, W).
+
+        ``x_proj``, when given, is the x part already computed by the caller.
+        """
+        if not self.split_conv1:
+            return self.conv1(torch.cat([x, h], dim=1))
+        if x_proj is None:
+            x_proj = F.conv2d(x, self.conv1_x_weight)
+        return x_proj + F.conv2d(h, self.conv1.weight[:, self.inplanes:])
+
+    def forward(self,
+                x: Tensor,
+                h: Tensor,
+                x_proj: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Run the block.
 
         Args:
             x (Tensor): Residual stream, (N, inplanes, H, W).
             h (Tensor): Hidden state, (N, k, H, W).
+            x_proj (Tensor, optional): ``conv1`` applied to ``x`` alone,
+                (N, width, H, W), when the caller computed it already.
 
         Returns:
             tuple[Tensor, Tensor]: The block output, (N, planes * 4, H', W'),
             and ``h`` brought to the output's spatial size (N, k, H', W').
         """
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self._conv1(x, h)))
+        out = self.relu(self.bn1(self._conv1(x, h, x_proj)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         if self.se is not None:
@@ -425,9 +441,38 @@ class RLAResNet(BaseModule):
             h = h.contiguous(memory_format=torch.channels_last)
         return h
 
-    def _update_hidden(self, stage: int, index: int, y: Tensor,
-                       h: Tensor) -> Tensor:
-        """The RLA update of ``h`` (N, k, H, W) from a block output ``y``.
+    def _project(self, stage: int, y: Tensor,
+                 next_block: Optional[RLABottleneck]
+                 ) -> Tuple[Optional[Tensor], Tensor]:
+        """``conv_outs[stage](y)``, fused with the next block's conv1 on y.
+
+        Both are 1x1 convs over the same (wide) block output, and on CPU
+        their cost is dominated by reading ``y`` and writing its gradient,
+        so one conv with the two weights stacked costs little more than
+        either alone.
+
+        Args:
+            stage (int): Stage of the block that produced ``y``.
+            y (Tensor): A block output, (N, C, H, W).
+            next_block (RLABottleneck, optional): The block that reads ``y``
+                next, if its conv1 can be fused.
+
+        Returns:
+            tuple: The next block's conv1 x part (N, width, H, W) or None,
+            and ``conv_outs[stage](y)``, (N, k, H, W).
+        """
+        conv_out = self.conv_outs[stage]
+        if (next_block is None or not next_block.split_conv1
+                or type(conv_out) is not nn.Conv2d):
+            return None, conv_out(y)
+        x_weight = next_block.conv1_x_weight
+        both = F.conv2d(y, torch.cat([x_weight, conv_out.weight]))
+        x_proj, h_in = both.split([x_weight.shape[0], self.rla_channels], 1)
+        return x_proj, h_in
+
+    def _update_hidden(self, stage: int, index: int, h: Tensor,
+                       h_in: Tensor) -> Tensor:
+        """The RLA update: ``h`` (N, k, H, W) absorbs ``h_in`` = conv_out(y).
 
         ``y`` is the block's final output (after the residual add and ReLU).
         The paper's text reads as if the residual branch were aggregated, and
@@ -436,17 +481,28 @@ class RLAResNet(BaseModule):
         very tensor; the released weights were trained with the block output,
         so that is what is used here.
         """
-        h = h + self.conv_outs[stage](y)
-        h = torch.tanh(self.stage_bns[stage][index](h))
+        h = torch.tanh(self.stage_bns[stage][index](h + h_in))
         return self.recurrent_convs[stage](h)
 
     def _run_block(self, stage: int, index: int, x: Tensor, h: Tensor,
-                   update: bool) -> Tuple[Tensor, Tensor]:
-        """One block and, if ``update``, the RLA update that follows it."""
-        x, h = self.stages[stage][index](x, h)
-        if update:
-            h = self._update_hidden(stage, index, x, h)
-        return x, h
+                   x_proj: Optional[Tensor], update: bool,
+                   next_block: Optional[RLABottleneck]
+                   ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """One block and, if ``update``, the RLA update that follows it.
+
+        Returns the block output, the hidden state, and the next block's
+        conv1 x part when it was fused into the update.
+        """
+        x, h = self.stages[stage][index](x, h, x_proj)
+        if not update:
+            return x, h, None
+        x_proj, h_in = self._project(stage, x, next_block)
+        return x, self._update_hidden(stage, index, h, h_in), x_proj
+
+    def _block_order(self) -> List[Tuple[int, int]]:
+        """(stage, index) of every block that runs, in order."""
+        return [(s, j) for s in range(self.num_run_stages)
+                for j in range(len(self.stages[s]))]
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Compute the stage outputs.
@@ -462,20 +518,25 @@ class RLAResNet(BaseModule):
         """
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         h = self._init_hidden(x)
+        x_proj = None
         outs = []
-        last_stage = self.num_run_stages - 1
-        for s in range(self.num_run_stages):
-            num_blocks = len(self.stages[s])
-            for j in range(num_blocks):
-                update = (self.return_hidden or s < last_stage
-                          or j < num_blocks - 1)
-                if self.with_cp and self.training and torch.is_grad_enabled():
-                    x, h = cp.checkpoint(
-                        self._run_block, s, j, x, h, update,
-                        use_reentrant=False)
-                else:
-                    x, h = self._run_block(s, j, x, h, update)
-            if s in self.out_indices:
+        order = self._block_order()
+        use_cp = self.with_cp and self.training and torch.is_grad_enabled()
+        for i, (s, j) in enumerate(order):
+            is_last = i == len(order) - 1
+            # The update after the last block can only reach ``h`` itself.
+            update = self.return_hidden or not is_last
+            next_block = None
+            if not is_last:
+                next_stage, next_index = order[i + 1]
+                next_block = self.stages[next_stage][next_index]
+            args = (s, j, x, h, x_proj, update, next_block)
+            if use_cp:
+                x, h, x_proj = cp.checkpoint(
+                    self._run_block, *args, use_reentrant=False)
+            else:
+                x, h, x_proj = self._run_block(*args)
+            if j == len(self.stages[s]) - 1 and s in self.out_indices:
                 outs.append(x)
         if self.return_hidden:
             outs.append(h)
