@@ -1,0 +1,77 @@
+"""Hooks that make resumed training continue exactly."""
+import random
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+from mmdet.registry import HOOKS
+from mmengine.dist import all_gather_object, get_rank
+from mmengine.hooks import Hook
+
+CHECKPOINT_KEY = 'rng_states'
+
+
+def get_rng_state() -> Dict[str, Any]:
+    """This process's RNG states as plain types and tensors.
+
+    numpy's state is stored as lists so that the checkpoint stays loadable
+    with ``torch.load(weights_only=True)``.
+    """
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        'python': random.getstate(),
+        'numpy': (name, keys.tolist(), pos, has_gauss, gauss),
+        'torch': torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` returned."""
+    random.setstate(state['python'])
+    name, keys, pos, has_gauss, gauss = state['numpy']
+    np.random.set_state(
+        (name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+@HOOKS.register_module()
+class RNGStateHook(Hook):
+    """Save every rank's RNG states in checkpoints and restore them on resume.
+
+    mmengine re-seeds a resumed run, so anything that draws random numbers
+    while training (Mask R-CNN's RoI samplers, random flips) would draw
+    different numbers than an uninterrupted run. The states are restored
+    right before the first resumed iteration, after the train loop has
+    skipped the batches already seen, so the resumed run repeats the
+    uninterrupted one exactly (same seed, same number of processes).
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self._pending: Optional[List[Dict[str, Any]]] = None
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Every rank calls save_checkpoint; only rank 0 writes the file.
+        checkpoint[CHECKPOINT_KEY] = all_gather_object(get_rng_state())
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._pending = checkpoint.get(CHECKPOINT_KEY)
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        if self._pending is None:
+            return
+        states, self._pending = self._pending, None
+        if len(states) != runner.world_size:
+            runner.logger.warning(
+                f'RNG states were saved by {len(states)} processes but '
+                f'{runner.world_size} resume; random draws will differ from '
+                f'an uninterrupted run.')
+            return
+        set_rng_state(states[get_rank()])
