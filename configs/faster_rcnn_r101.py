@@ -1,0 +1,4 @@
+# Faster R-CNN, ResNet-101 baseline: mmdet's COCO 1x recipe, unchanged. The
+# RLA configs inherit this file and swap only the backbone.
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'
+custom_imports = dict(imports=['rla_mm'], allow_failed_imports=False)

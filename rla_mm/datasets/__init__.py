@@ -1,0 +1,3 @@
+from .shapes import CATEGORIES, ShapesConfig, build_split, ensure_dataset
+
+__all__ = ['CATEGORIES', 'ShapesConfig', 'build_split', 'ensure_dataset']

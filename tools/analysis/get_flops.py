@@ -1,0 +1,316 @@
+"""Parameters and FLOPs of detectors, their backbones, or ImageNet twins.
+
+FLOPs are counted by mmengine's ``FlopAnalyzer``, which traces the model
+with ``torch.jit`` and so also sees functional calls such as the
+``F.conv2d`` on slices of a weight that RLA-ResNet's first 1x1 convs use
+(module hooks, as in ``ptflops``-style counters, would miss them). Like
+fvcore, it counts one multiply-add as one FLOP, i.e. the numbers are MACs.
+Both decimal (10^6, 10^9) and binary (2^20, 2^30) units are printed, the
+latter being the units of the RLA-Net paper's tables.
+
+Modes:
+
+* ``detector`` (default, 800x1280): backbone, neck and heads of the built
+  detector on one image, without post-processing; the RoI heads of two-stage
+  detectors run on ``test_cfg.rpn.max_per_img`` proposals (1000 in the COCO
+  configs) and the mask head on the first 100, as in mmdet's tensor mode.
+* ``backbone`` (default 224x224): ``model.backbone`` as configured.
+* ``classifier`` (default 224x224): the backbone as an ImageNet classifier,
+  as released by the RLA-Net authors: every stage run (and, for RLA, the
+  final hidden state ``h`` normalised, ReLU'd and concatenated to the last
+  stage's output), global average pooling and a 1000-way linear layer. This
+  is what the paper's parameter and FLOP columns count.
+
+Give each plain-ResNet config before its RLA twins: every RLA model is
+compared with the last non-RLA model listed before it.
+
+Examples::
+
+    python tools/analysis/get_flops.py configs/mask_rcnn_r50.py \\
+        configs/mask_rcnn_rla_r50.py
+    python tools/analysis/get_flops.py configs/faster_rcnn_r50.py \\
+        configs/faster_rcnn_rla_r50.py --mode classifier
+    python tools/analysis/get_flops.py configs/retinanet_rla_r101.py \\
+        --mode backbone --shape 800 1333
+"""
+import argparse
+import copy
+import os.path as osp
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config, DictAction
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+MODES = ('detector', 'backbone', 'classifier')
+DEFAULT_SHAPES = dict(detector=(800, 1280), backbone=(224, 224),
+                      classifier=(224, 224))
+# Parts of a detector reported separately, in order.
+DETECTOR_PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
+IMAGENET_CLASSES = 1000
+
+
+class BackboneClassifier(nn.Module):
+    """An ImageNet classifier around a detection backbone.
+
+    Mirrors the released RLA-Net classifiers: for ``RLAResNet`` the final
+    hidden state goes through its own BatchNorm (``bn2``) and a ReLU and is
+    concatenated to the last stage's output before pooling, so the linear
+    layer reads ``2048 + rla_channels`` features; for other backbones it
+    reads the last stage's output alone.
+
+    Args:
+        backbone (nn.Module): Returns the last stage's output, followed by
+            the hidden state for RLA (``out_indices=(3,)``,
+            ``return_hidden=True``).
+        feature_channels (int): Channels of the last stage's output.
+        hidden_channels (int): Channels of the hidden state; 0 for none.
+        num_classes (int): Outputs of the linear layer.
+    """
+
+    def __init__(self,
+                 backbone: nn.Module,
+                 feature_channels: int,
+                 hidden_channels: int = 0,
+                 num_classes: int = IMAGENET_CLASSES) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.bn2 = (nn.BatchNorm2d(hidden_channels)
+                    if hidden_channels else None)
+        self.fc = nn.Linear(feature_channels + hidden_channels, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, 3, H, W) images -> (N, num_classes) logits."""
+        outs = self.backbone(x)
+        if self.bn2 is None:
+            x = outs[-1]
+        else:
+            x, h = outs
+            x = torch.cat([x, torch.relu(self.bn2(h))], dim=1)
+        return self.fc(x.mean((2, 3)))
+
+
+class DetectorCost(nn.Module):
+    """A detector's forward without post-processing, for tracing.
+
+    Two-stage detectors run their RoI heads on a fixed number of proposal
+    boxes instead of the RPN's, so that the count depends neither on the
+    (random) weights nor on NMS.
+
+    Args:
+        detector (nn.Module): A built mmdet detector.
+        image_shape (tuple[int, int]): (H, W) of the input.
+    """
+
+    def __init__(self, detector: nn.Module,
+                 image_shape: Tuple[int, int]) -> None:
+        super().__init__()
+        self.detector = detector
+        self.proposals: Optional[Tensor] = None
+        if getattr(detector, 'with_rpn', False):
+            num = detector.rpn_head.test_cfg.max_per_img
+            self.proposals = random_boxes(num, image_shape)
+        elif not hasattr(detector, 'bbox_head'):
+            raise TypeError(
+                f'{type(detector).__name__} is neither a two-stage detector '
+                f'(with rpn_head and roi_head) nor a single-stage one (with '
+                f'bbox_head); use --mode backbone for its backbone alone.')
+
+    def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        """Raw head outputs for (1, 3, H, W) images."""
+        feats = self.detector.extract_feat(inputs)
+        if self.proposals is None:
+            return _flatten(self.detector.bbox_head(feats))
+        rpn_outs = self.detector.rpn_head(feats)
+        proposals = [InstanceData(bboxes=self.proposals)]
+        roi_outs = self.detector.roi_head(feats, proposals)
+        return _flatten(rpn_outs) + _flatten(roi_outs)
+
+
+def random_boxes(num: int, image_shape: Tuple[int, int],
+                 seed: int = 0) -> Tensor:
+    """``num`` boxes (x1, y1, x2, y2) inside an image of (H, W) pixels."""
+    generator = torch.Generator().manual_seed(seed)
+    height, width = image_shape
+    corners = torch.rand(num, 2, 2, generator=generator)
+    corners = corners * torch.tensor([width, height])
+    return torch.cat([corners.min(1).values, corners.max(1).values], dim=1)
+
+
+def _flatten(outputs) -> Tuple[Tensor, ...]:
+    """The tensors of nested tuples and lists, in order."""
+    if isinstance(outputs, Tensor):
+        return (outputs, )
+    return tuple(t for output in outputs for t in _flatten(output))
+
+
+def build_model(cfg: Config, mode: str,
+                image_shape: Tuple[int, int]) -> nn.Module:
+    """The model of ``cfg`` to count in ``mode``, in eval mode.
+
+    No weights are loaded: ``init_cfg`` is left alone, so pretrained files
+    need not exist.
+    """
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    if mode == 'detector':
+        model = DetectorCost(MODELS.build(cfg.model), image_shape)
+    elif mode == 'backbone':
+        model = MODELS.build(copy.deepcopy(cfg.model.backbone))
+    else:
+        model = build_classifier(cfg.model.backbone)
+    # Not chained: mmdet's ResNet.train() returns None.
+    model.eval()
+    return model
+
+
+def build_classifier(backbone_cfg: dict) -> BackboneClassifier:
+    """The ImageNet classifier of a backbone config (all stages run)."""
+    from mmdet.registry import MODELS
+
+    backbone_cfg = copy.deepcopy(backbone_cfg)
+    is_rla = backbone_cfg.get('type') == 'RLAResNet'
+    backbone_cfg.update(out_indices=(3, ), frozen_stages=-1)
+    if is_rla:
+        backbone_cfg.update(return_hidden=True)
+    backbone = MODELS.build(backbone_cfg)
+    backbone.eval()
+    with torch.no_grad():
+        outs = backbone(torch.zeros(1, 3, 64, 64))
+    hidden = outs[1].shape[1] if is_rla else 0
+    return BackboneClassifier(backbone, outs[0].shape[1], hidden)
+
+
+class Cost(NamedTuple):
+    """Parameters and FLOPs (multiply-adds) of a model or of one part."""
+    params: int
+    flops: int
+
+
+def count(model: nn.Module, image_shape: Tuple[int, int]
+          ) -> Tuple[Dict[str, Cost], List[str]]:
+    """Cost of ``model`` on one (3, H, W) image, in total and by part.
+
+    Returns:
+        tuple: ``{'total': Cost, part: Cost, ...}`` (the parts of a
+        detector, see ``DETECTOR_PARTS``) and the names of the traced ops
+        that were not counted.
+    """
+    inputs = (torch.randn(1, 3, *image_shape), )
+    analyzer = FlopAnalyzer(model, inputs)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    analyzer.tracer_warnings('none')
+    flops = analyzer.by_module()
+    params = parameter_count(model)
+    costs = {'total': Cost(params[''], flops[''])}
+    if isinstance(model, DetectorCost):
+        for part in DETECTOR_PARTS:
+            name = f'detector.{part}'
+            if name in params:
+                costs[part] = Cost(params[name], flops.get(name, 0))
+    return costs, sorted(analyzer.unsupported_ops())
+
+
+def _change(value: int, reference: Optional[int]) -> str:
+    if not reference:
+        return ''
+    return f'{(value / reference - 1) * 100:+.1f}%'
+
+
+def format_table(
+        rows: Sequence[Tuple[str, Dict[str, Cost], Optional[Dict[str, Cost]]]]
+) -> str:
+    """A Markdown table of costs.
+
+    Args:
+        rows: (model name, its costs, the costs it is compared with or
+            None), in order.
+    """
+    lines = [
+        '| model | part | params (M) | params (2^20) | GFLOPs '
+        '| GFLOPs (2^30) | params vs ResNet | FLOPs vs ResNet |',
+        '|---|---|---:|---:|---:|---:|---:|---:|',
+    ]
+    for name, costs, reference in rows:
+        for part, cost in costs.items():
+            base = (reference or {}).get(part, Cost(0, 0))
+            lines.append(
+                f'| {name if part == "total" else ""} | {part} '
+                f'| {cost.params / 1e6:.2f} | {cost.params / 2**20:.2f} '
+                f'| {cost.flops / 1e9:.3f} | {cost.flops / 2**30:.3f} '
+                f'| {_change(cost.params, base.params)} '
+                f'| {_change(cost.flops, base.flops)} |')
+    return '\n'.join(lines)
+
+
+def describe(mode: str, image_shape: Tuple[int, int]) -> str:
+    """One line saying what was counted."""
+    height, width = image_shape
+    what = dict(
+        detector='detectors (backbone, neck and heads; RoI heads on '
+        'test_cfg.rpn.max_per_img proposals, masks on 100)',
+        backbone='backbones as configured (no classifier)',
+        classifier='backbones as ImageNet classifiers (all stages, '
+        '1000-way linear layer)')[mode]
+    return (f'{what}, input 1x3x{height}x{width}. FLOPs count multiply-adds '
+            f'(mmengine/fvcore convention).')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Count parameters and FLOPs of detectors, their '
+        'backbones, or the backbones as ImageNet classifiers, side by side.')
+    parser.add_argument('configs', nargs='+', help='config files')
+    parser.add_argument(
+        '--mode', choices=MODES, default='detector',
+        help='what to count (default: %(default)s)')
+    parser.add_argument(
+        '--shape', type=int, nargs='+', metavar='SIZE',
+        help='input height and width, or one size for both (default: '
+        '800 1280 for detectors, 224 otherwise)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries of every config, as key=value pairs')
+    args = parser.parse_args(argv)
+    if args.shape is None:
+        args.shape = DEFAULT_SHAPES[args.mode]
+    elif len(args.shape) == 1:
+        args.shape = (args.shape[0], args.shape[0])
+    elif len(args.shape) != 2:
+        parser.error(f'--shape takes SIZE or HEIGHT WIDTH, got {args.shape}.')
+    args.shape = tuple(args.shape)
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    rows = []
+    skipped = set()
+    reference = None
+    for path in args.configs:
+        cfg = Config.fromfile(path)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        model = build_model(cfg, args.mode, args.shape)
+        costs, unsupported = count(model, args.shape)
+        is_rla = cfg.model.backbone.get('type') == 'RLAResNet'
+        rows.append((osp.splitext(osp.basename(path))[0], costs,
+                     reference if is_rla else None))
+        if not is_rla:
+            reference = costs
+        skipped.update(unsupported)
+    print(describe(args.mode, args.shape))
+    print(format_table(rows))
+    if skipped:
+        print('Not counted (no multiply-adds or unknown to the analyzer): ' +
+              ', '.join(sorted(skipped)))
+
+
+if __name__ == '__main__':
+    main()
