@@ -321,7 +321,8 @@ def test_resnext_width_and_se():
     block = model.stages[0][0]
     assert block.conv2.weight.shape == (128, 4, 3, 3)  # int(64*4/64)*32
     assert block.conv1.weight.shape == (128, 64 + 32, 1, 1)
-    assert block.se is not None
+    assert block.se.fc[0].weight.shape == (16, 256)  # the authors' layout
+    assert block.se.fc[2].bias is None
     model.eval()
     assert model(torch.randn(1, 3, 32, 32))[0].shape == (1, 256, 8, 8)
 

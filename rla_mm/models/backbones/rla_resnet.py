@@ -48,6 +48,9 @@ class ECA(nn.Module):
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation channel gate (SE-RLA variant).
 
+    The layout (``fc.0`` and ``fc.2``: bias-free linear layers) is the one of
+    the authors' SE-RLA models, so their weights load unchanged.
+
     Args:
         channels (int): Channels of the gated tensor.
         ratio (int): Channel reduction of the bottleneck MLP.
@@ -56,13 +59,14 @@ class SqueezeExcitation(nn.Module):
     def __init__(self, channels: int, ratio: int = 16) -> None:
         super().__init__()
         hidden = max(channels // ratio, 1)
-        self.fc1 = nn.Conv2d(channels, hidden, 1)
-        self.fc2 = nn.Conv2d(hidden, channels, 1)
+        self.fc = nn.Sequential(
+            nn.Linear(channels, hidden, bias=False), nn.ReLU(inplace=True),
+            nn.Linear(hidden, channels, bias=False), nn.Sigmoid())
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C, H, W) -> (N, C, H, W), ``x`` scaled per channel."""
-        weight = F.relu(self.fc1(x.mean((2, 3), keepdim=True)))
-        return x * self.fc2(weight).sigmoid()
+        weight = self.fc(x.mean((2, 3)))  # (N, C)
+        return x * weight[:, :, None, None]
 
 
 class RLABottleneck(BaseModule):
