@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rla_mm_stack
 
-.PHONY: setup test demo benchmark clean-venv
+.PHONY: setup test demo paper-demo benchmark clean-venv
 setup: $(STAMP)
 
 $(STAMP): tools/setup_env.sh requirements/runtime.txt requirements/tests.txt setup.py pyproject.toml
@@ -17,6 +17,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) tools/demo.py
+
+paper-demo: $(STAMP)
+	$(PY) tools/paper/run_pairs.py --demo
 
 benchmark: $(STAMP)
 	$(PY) tools/analysis/benchmark_backbone.py
