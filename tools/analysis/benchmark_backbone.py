@@ -291,6 +291,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile both models')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads (default: torch\'s default). One '
+                        'thread keeps OpenMP barriers out of the ratio when '
+                        'other processes share the cores')
     parser.add_argument('--no-memory', action='store_true')
     parser.add_argument('--detector', action='store_true',
                         help='also time a full Mask R-CNN training iteration')
@@ -310,6 +314,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args._memory_child:
         print(peak_memory_cpu_child(**json.loads(args._memory_child)))
         return
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == 'cuda' \
         else f'CPU ({torch.get_num_threads()} threads)'
