@@ -25,8 +25,9 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from glob import glob
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 from matplotlib.figure import Figure
 
@@ -151,52 +152,71 @@ def format_duration(seconds: float) -> str:
     return f'{minutes}m{seconds:02d}s' if minutes else f'{seconds}s'
 
 
+@contextmanager
+def stage(title: str, times: Dict[str, float], name: str) -> Iterator[None]:
+    """Announce a stage and record its wall time in ``times[name]``."""
+    print(title, flush=True)
+    start = time.perf_counter()
+    yield
+    times[name] = time.perf_counter() - start
+
+
+def train(config: str, train_dir: str, data_root: str,
+          iters: Optional[int]) -> str:
+    """Train with ``tools/train.py``; returns the last checkpoint's path."""
+    run_tool('train.py', [
+        config, '--work-dir', train_dir, '--cfg-options',
+        *data_options(data_root), *train_options(iters)
+    ])
+    with open(osp.join(train_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def evaluate(config: str, checkpoint: str, test_dir: str, show_dir: str,
+         data_root: str) -> str:
+    """Evaluate with ``tools/test.py``; returns the metrics file's path."""
+    shutil.rmtree(show_dir, ignore_errors=True)
+    run_tool('test.py', [
+        config, checkpoint, '--work-dir', test_dir, '--show-dir', show_dir,
+        '--cfg-options', *data_options(data_root)
+    ])
+    run_dir = latest_run_dir(test_dir)
+    return osp.join(run_dir, f'{osp.basename(run_dir)}.json')
+
+
 def main() -> None:
     args = parse_args()
     work_dir = osp.abspath(args.work_dir)
     train_dir = osp.join(work_dir, 'train')
-    test_dir = osp.join(work_dir, 'test')
     show_dir = osp.join(work_dir, 'predictions')
-    times = {}
-
-    start = time.perf_counter()
-    data_cfg = ShapesConfig(num_train=args.num_train, num_val=args.num_val)
-    if ensure_dataset(args.data_root, data_cfg):
-        print(f'Wrote the shapes dataset to {args.data_root}.')
-    else:
-        print(f'Using the shapes dataset already in {args.data_root}.')
-    times['data'] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    run_tool('train.py', [
-        args.config, '--work-dir', train_dir, '--cfg-options',
-        *data_options(args.data_root), *train_options(args.iters)
-    ])
-    with open(osp.join(train_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    times['train'] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    shutil.rmtree(show_dir, ignore_errors=True)
-    run_tool('test.py', [
-        args.config, checkpoint, '--work-dir', test_dir, '--show-dir',
-        show_dir, '--cfg-options', *data_options(args.data_root)
-    ])
-    times['test'] = time.perf_counter() - start
-
-    train_run = latest_run_dir(train_dir)
     loss_curve = osp.join(work_dir, 'loss_curve.png')
+    times: Dict[str, float] = {}
+
+    with stage('[1/3] Dataset', times, 'data'):
+        data_cfg = ShapesConfig(
+            num_train=args.num_train, num_val=args.num_val)
+        written = ensure_dataset(args.data_root, data_cfg)
+        print(f"{'Wrote' if written else 'Reusing'} the shapes dataset in "
+              f'{args.data_root}.')
+    with stage('[2/3] Training from scratch (the log shows the ETA)', times,
+               'train'):
+        checkpoint = train(args.config, train_dir, args.data_root,
+                           args.iters)
+    with stage('[3/3] Testing', times, 'test'):
+        metrics_file = evaluate(args.config, checkpoint,
+                                osp.join(work_dir, 'test'), show_dir,
+                                args.data_root)
+
+    scalars = osp.join(latest_run_dir(train_dir), 'vis_data', 'scalars.json')
     plot_losses(
-        read_json_lines(osp.join(train_run, 'vis_data', 'scalars.json')),
-        loss_curve, f'{osp.basename(args.config)}: training losses')
-    test_run = latest_run_dir(test_dir)
-    metrics_file = osp.join(test_run, f'{osp.basename(test_run)}.json')
+        read_json_lines(scalars), loss_curve,
+        f'{osp.basename(args.config)}: training losses')
     metrics = read_json_lines(metrics_file)[-1]
     predictions = sorted(glob(osp.join(show_dir, '*.png')))
 
-    total = sum(times.values())
     stages = ', '.join(f'{k} {format_duration(v)}' for k, v in times.items())
-    print(f'\nDemo finished in {format_duration(total)} ({stages}).')
+    print(f'\nDemo finished in {format_duration(sum(times.values()))} '
+          f'({stages}).')
     print(f'COCO AP on the {args.num_val} val images:')
     print(format_ap_table(metrics))
     print('Outputs:')

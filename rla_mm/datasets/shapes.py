@@ -41,6 +41,9 @@ MIN_PIECE_AREA = 0.25
 # it may overlap, so that every visible boundary can be seen.
 MIN_COLOUR_DISTANCE = 80.0
 PLACEMENT_TRIES = 20
+# Recorded in the annotation files; bump it when a change here changes the
+# files, so that datasets written before are rewritten instead of reused.
+GENERATOR_VERSION = 1
 # Sub-pixel samples per axis used to anti-alias the painted shapes.
 PAINT_SUPERSAMPLE = 3
 
@@ -61,7 +64,8 @@ class ShapesConfig:
             ``image_size``.
         max_radius (float): Largest circumradius, as a fraction of
             ``image_size``.
-        min_visible (float): Fraction of its area every shape keeps visible.
+        min_visible (float): Fraction of its area every shape keeps visible,
+            in (0, 1].
         noise_std (float): Standard deviation of the pixel noise (0-255).
         seed (int): Seed of the whole dataset.
     """
@@ -89,9 +93,10 @@ class ShapesConfig:
         if not 0 < self.min_radius <= self.max_radius <= 0.5:
             raise ValueError('need 0 < min_radius <= max_radius <= 0.5, got '
                              f'{self.min_radius} and {self.max_radius}.')
-        if not 0 <= self.min_visible <= 1:
+        if not 0 < self.min_visible <= 1:
             raise ValueError(
-                f'min_visible must be in [0, 1], got {self.min_visible}.')
+                f'min_visible must be in (0, 1] (every annotated shape needs '
+                f'a visible part), got {self.min_visible}.')
 
 
 @dataclass
@@ -414,7 +419,7 @@ def build_split(cfg: ShapesConfig, split: str
     Returns:
         tuple[list[np.ndarray], dict]: RGB images and the COCO dict, whose
         ``file_name`` entries are relative to the split's image folder and
-        whose ``info['generator']`` records ``cfg``.
+        whose ``info`` records ``cfg`` and ``GENERATOR_VERSION``.
     """
     if split not in SPLITS:
         raise ValueError(f'unknown split {split!r}; choose from {SPLITS}.')
@@ -433,7 +438,8 @@ def build_split(cfg: ShapesConfig, split: str
                      **shape_annotation(shape)))
     coco = dict(
         info=dict(description=f'rla_mm demo shapes, {split} split',
-                  generator=asdict(cfg)),
+                  generator=asdict(cfg),
+                  generator_version=GENERATOR_VERSION),
         images=image_infos,
         annotations=annotations,
         categories=[
@@ -468,7 +474,10 @@ def write_dataset(root: str, cfg: ShapesConfig) -> None:
 
 
 def read_generator_config(root: str) -> Optional[ShapesConfig]:
-    """The parameters of a complete dataset under ``root``, else None."""
+    """The parameters of a complete dataset under ``root``, else None.
+
+    None too when the dataset was written by another version of this module.
+    """
     configs = []
     for split in SPLITS:
         path = annotation_path(root, split)
@@ -476,8 +485,10 @@ def read_generator_config(root: str) -> Optional[ShapesConfig]:
             return None
         with open(path) as f:
             coco = json.load(f)
-        params = coco.get('info', {}).get('generator')
-        if not isinstance(params, dict):
+        info = coco.get('info', {})
+        params = info.get('generator')
+        if (info.get('generator_version') != GENERATOR_VERSION
+                or not isinstance(params, dict)):
             return None
         if not all(
                 osp.isfile(osp.join(root, split, image['file_name']))

@@ -58,6 +58,8 @@ def test_config_validation():
         ShapesConfig(min_objects=3, max_objects=2)
     with pytest.raises(ValueError, match='image_size'):
         ShapesConfig(image_size=16)
+    with pytest.raises(ValueError, match='min_visible'):
+        ShapesConfig(min_visible=0)
     with pytest.raises(ValueError, match='split'):
         build_split(SMALL, 'test')
 
@@ -146,7 +148,13 @@ def test_ensure_dataset_skips_identical_data(dataset_root, tmp_path):
     assert ensure_dataset(root, bigger)
     assert read_generator_config(root) == bigger
     with open(annotation_path(root, 'train')) as f:
-        assert len(json.load(f)['images']) == 2
+        coco = json.load(f)
+    assert len(coco['images']) == 2
+    # Written by another version of the generator: not reused.
+    coco['info']['generator_version'] = -1
+    with open(annotation_path(root, 'train'), 'w') as f:
+        json.dump(coco, f)
+    assert read_generator_config(root) is None
 
 
 def test_mmdet_reads_and_scores_the_dataset(dataset_root):
