@@ -6,14 +6,17 @@ Example:
 import argparse
 import time
 from dataclasses import fields
+from typing import Tuple
 
 from rla_mm.datasets.shapes import ShapesConfig, ensure_dataset
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args() -> Tuple[argparse.Namespace, ShapesConfig]:
     parser = argparse.ArgumentParser(
         description='Render a COCO-format instance-segmentation dataset of '
-        'geometric shapes.')
+        'geometric shapes. The dataset options are the fields of '
+        'rla_mm.datasets.shapes.ShapesConfig (the image size in pixels, '
+        'radii as fractions of it).')
     parser.add_argument(
         '--out-dir', default='data/demo_shapes',
         help='dataset root; gets {train,val}/*.png and annotations/')
@@ -24,13 +27,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--force', action='store_true',
         help='rewrite even if the same dataset is already there')
-    return parser.parse_args()
+    args = parser.parse_args()
+    try:
+        cfg = ShapesConfig(
+            **{f.name: getattr(args, f.name) for f in fields(ShapesConfig)})
+    except ValueError as error:
+        parser.error(str(error))
+    return args, cfg
 
 
 def main() -> None:
-    args = parse_args()
-    cfg = ShapesConfig(
-        **{f.name: getattr(args, f.name) for f in fields(ShapesConfig)})
+    args, cfg = parse_args()
     start = time.perf_counter()
     if ensure_dataset(args.out_dir, cfg, force=args.force):
         print(f'Wrote {cfg.num_train} train and {cfg.num_val} val images to '
