@@ -117,6 +117,26 @@ def test_matches_reference_definition(fixture, request):
         torch.testing.assert_close(out, expected, rtol=1e-9, atol=1e-9)
 
 
+def test_gradients_match_reference_with_frozen_norms():
+    """The folded state norm (``norm_eval`` training) has exact gradients."""
+    model = make_model(zero_init_residual=False).double()
+    model.train()  # norm_eval=True: every BN uses its running statistics
+    assert not model.stage_bns[0][0].training
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    grads = []
+    for forward in (model, lambda inp: reference_forward(model, inp)):
+        model.zero_grad()
+        sum((o * o).sum() for o in forward(x)).backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    assert 'stage_bns.0.1.weight' in grads[0]
+    for name, grad in grads[0].items():
+        # Randomised norms make gradients large: compare relative to scale.
+        error = (grad - grads[1][name]).abs().max() / grad.abs().max()
+        assert error < 1e-10, name
+
+
 def test_rla_update_uses_block_output():
     """Changing a conv_out weight must move later stages (h is live)."""
     model = make_model(out_indices=(1, )).eval()

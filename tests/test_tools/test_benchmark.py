@@ -1,25 +1,63 @@
-"""Smoke test of the backbone benchmark on a tiny input."""
+"""The backbone benchmark: its statistics, and a smoke run on tiny inputs."""
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / 'tools/analysis/benchmark_backbone.py'
+
+
+@pytest.fixture(scope='module')
+def bench():
+    spec = importlib.util.spec_from_file_location('benchmark_backbone',
+                                                  SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ratio_is_median_of_per_round_ratios(bench):
+    # Round 2 ran on a slow machine for both models: the per-round ratio
+    # (1.0) is right, while the ratio of medians (3 / 2) would be 1.5.
+    times = {'rla': [2.0, 8.0, 3.0], 'resnet': [1.0, 8.0, 2.0]}
+    summary = bench.summarize_rounds(times)
+    assert summary['rla'] == 3.0 and summary['resnet'] == 2.0
+    assert summary['ratio'] == 1.5
+    assert (summary['ratio_min'], summary['ratio_max']) == (1.0, 2.0)
+    table = bench.format_table('t', {'inference (s)': summary})
+    assert '1.500' in table and '1.000-2.000' in table
+
+
+def test_alternates_order_between_rounds(bench):
+    calls = []
+    fns = {'rla': lambda: calls.append('rla'),
+           'resnet': lambda: calls.append('resnet')}
+    times = bench.time_alternating(fns, repeats=3, warmup=0,
+                                   device=bench.torch.device('cpu'))
+    assert calls == ['rla', 'resnet', 'resnet', 'rla', 'rla', 'resnet']
+    assert {k: len(v) for k, v in times.items()} == {'rla': 3, 'resnet': 3}
 
 
 def test_benchmark_prints_ratios(tmp_path):
     out_json = tmp_path / 'bench.json'
     proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools/analysis/benchmark_backbone.py'),
-         '--shape', '2', '3', '64', '64', '--repeats', '1', '--warmup', '0',
-         '--json', str(out_json)],
+        [sys.executable, str(SCRIPT), '--shape', '2', '3', '64', '64',
+         '--repeats', '1', '--warmup', '0', '--detector', '--detector-shape',
+         '1', '3', '64', '64', '--json', str(out_json)],
         capture_output=True, text=True, check=True, cwd=ROOT)
     assert 'RLA-ResNet-50 vs ResNet-50' in proc.stdout
     assert 'train step (s)' in proc.stdout and 'ratio' in proc.stdout
-    result = json.loads(out_json.read_text())['R50']
+    results = json.loads(out_json.read_text())
+    result = results['R50']
     saved = result['saved for backward (MiB)']
     # RLA keeps strictly more for backward than ResNet, but not much more.
     assert 1.0 < saved['rla'] / saved['resnet'] < 1.2
     peak = result['peak train memory (MiB)']
     assert set(peak) == {'rla', 'resnet', 'rla_cp'}
     assert all(v > 0 for v in peak.values())
+    detector = results['mask_rcnn']['Mask R-CNN train iter (s)']
+    assert detector['rla'] > 0 and detector['resnet'] > 0

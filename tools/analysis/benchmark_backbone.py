@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -35,6 +36,7 @@ import torch.nn as nn
 # Models whose peak memory is measured: RLA-ResNet, its ResNet twin, and
 # RLA-ResNet with gradient checkpointing (which should undercut plain ResNet).
 VARIANTS = ('rla', 'resnet', 'rla_cp')
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def build_backbone(kind: str, depth: int) -> nn.Module:
@@ -87,14 +89,18 @@ def make_inference(model: nn.Module, x: torch.Tensor,
 
 
 def time_alternating(fns: Dict[str, Callable[[], None]], repeats: int,
-                     warmup: int, device: torch.device) -> Dict[str, float]:
-    """Median seconds per call, calling the functions in turn."""
+                     warmup: int, device: torch.device
+                     ) -> Dict[str, List[float]]:
+    """Seconds per call of each function, one list entry per round.
+
+    Every round calls each function once, back to back, in alternating
+    order, so neither always runs first.
+    """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times: Dict[str, List[float]] = {name: [] for name in fns}
     for r in range(repeats):
-        # Alternate the order too, so neither model always runs first.
         order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
         for name in order:
             synchronize(device)
@@ -102,7 +108,23 @@ def time_alternating(fns: Dict[str, Callable[[], None]], repeats: int,
             fns[name]()
             synchronize(device)
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def summarize_rounds(times: Dict[str, List[float]]) -> Dict[str, float]:
+    """Median seconds of each model, and RLA's ratio to ResNet.
+
+    The ratio is the median over rounds of the ratio within a round: the two
+    models of a round ran seconds apart, so the machine's slow swings in
+    speed (other jobs, frequency) cancel, which a ratio of medians taken
+    over the whole run does not do. ``ratio_min``/``ratio_max`` show the
+    spread over rounds.
+    """
+    summary = {name: statistics.median(ts) for name, ts in times.items()}
+    ratios = [a / b for a, b in zip(times['rla'], times['resnet'])]
+    summary.update(ratio=statistics.median(ratios), ratio_min=min(ratios),
+                   ratio_max=max(ratios))
+    return summary
 
 
 def saved_tensor_bytes(step_model: nn.Module, x: torch.Tensor,
@@ -189,12 +211,12 @@ def benchmark_pair(depth: int, args: argparse.Namespace) -> Dict[str, dict]:
         if args.channels_last:
             model = model.to(memory_format=torch.channels_last)
         models[kind] = torch.compile(model) if args.compile else model
-    train = time_alternating(
+    train = summarize_rounds(time_alternating(
         {k: make_train_step(m, x, args.amp) for k, m in models.items()},
-        args.repeats, args.warmup, device)
-    infer = time_alternating(
+        args.repeats, args.warmup, device))
+    infer = summarize_rounds(time_alternating(
         {k: make_inference(m, x, args.amp) for k, m in models.items()},
-        args.repeats, args.warmup, device)
+        args.repeats, args.warmup, device))
     result = {'train step (s)': train, 'inference (s)': infer}
     if not args.no_memory:
         saved = {k: saved_tensor_bytes(m, x, args.amp)
@@ -216,18 +238,24 @@ def benchmark_pair(depth: int, args: argparse.Namespace) -> Dict[str, dict]:
 
 
 def build_detector(kind: str, device: torch.device) -> nn.Module:
-    """mmdet's Mask R-CNN R50-FPN with either backbone, from scratch."""
+    """Mask R-CNN R50-FPN from this repo's configs, from scratch.
+
+    ``configs/mask_rcnn_r50.py`` is mmdet's COCO recipe and
+    ``configs/mask_rcnn_rla_r50.py`` the same with the RLA backbone, so the
+    pair shows the cost a user of those configs pays.
+    """
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
 
     import rla_mm  # noqa: F401
     register_all_modules()
-    cfg = Config.fromfile('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')
-    cfg.model.backbone.init_cfg = None
-    if kind == 'rla':
-        cfg.model.backbone = dict(type='RLAResNet', depth=50,
-                                  frozen_stages=1, norm_eval=True)
+    # init_weights() logs one line per parameter at INFO level.
+    MMLogger.get_current_instance().setLevel('WARNING')
+    name = 'mask_rcnn_rla_r50.py' if kind == 'rla' else 'mask_rcnn_r50.py'
+    cfg = Config.fromfile(str(ROOT / 'configs' / name))
+    cfg.model.backbone.init_cfg = None  # timing needs no pretrained weights
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()
     return model
@@ -256,20 +284,30 @@ def benchmark_detector(args: argparse.Namespace) -> Dict[str, dict]:
             model.zero_grad(set_to_none=True)
 
         fns[kind] = step
-    train = time_alternating(fns, max(args.repeats // 2, 3), 1, device)
+    train = summarize_rounds(
+        time_alternating(fns, max(args.repeats // 2, 3), 1, device))
     return {'Mask R-CNN train iter (s)': train}
 
 
 def format_table(title: str, result: Dict[str, dict]) -> str:
+    """Rows of RLA and ResNet values with their ratio.
+
+    Timed rows show the median of per-round ratios and, in the last column,
+    their range over rounds.
+    """
     lines = [f'\n{title}',
              f'{"measure":<28}{"RLA":>12}{"ResNet":>12}{"ratio":>8}'
-             f'{"RLA+cp":>12}{"ratio":>8}']
+             f'{"RLA+cp":>12}{"ratio":>8}{"rounds":>14}']
     for measure, values in result.items():
         rla, base = values['rla'], values['resnet']
-        row = f'{measure:<28}{rla:>12.4g}{base:>12.4g}{rla / base:>8.3f}'
+        ratio = values.get('ratio', rla / base)
+        row = f'{measure:<28}{rla:>12.4g}{base:>12.4g}{ratio:>8.3f}'
         if 'rla_cp' in values:
             row += f'{values["rla_cp"]:>12.4g}' \
                    f'{values["rla_cp"] / base:>8.3f}'
+        if 'ratio_min' in values:
+            spread = f'{values["ratio_min"]:.3f}-{values["ratio_max"]:.3f}'
+            row += f'{"":>20}{spread:>14}'
         lines.append(row)
     return '\n'.join(lines)
 

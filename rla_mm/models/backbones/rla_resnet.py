@@ -159,7 +159,8 @@ class RLABottleneck(BaseModule):
             return self.conv1(torch.cat([x, h], dim=1))
         if x_proj is None:
             x_proj = F.conv2d(x, self.conv1_x_weight)
-        return x_proj + F.conv2d(h, self.conv1.weight[:, self.inplanes:])
+        # In place on a fresh conv output: autograd never needs it.
+        return F.conv2d(h, self.conv1.weight[:, self.inplanes:]).add_(x_proj)
 
     def forward(self,
                 x: Tensor,
@@ -190,7 +191,10 @@ class RLABottleneck(BaseModule):
             # inputs (the reference 2x2 pooling rounds down and then fails to
             # add); for even inputs the two are identical.
             h = F.avg_pool2d(h, 2, 2, ceil_mode=True)
-        return self.relu(out + identity), h
+        # In place, as in mmdet's ResNet: the norm's backward keeps its
+        # input, not its output.
+        out += identity
+        return self.relu(out), h
 
 
 def _check_kernel_sizes(kernel_sizes: Optional[Sequence[int]],
@@ -210,6 +214,24 @@ def _check_kernel_sizes(kernel_sizes: Optional[Sequence[int]],
                 f'eca_kernel_sizes must be odd positive integers (the 1D '
                 f'conv is padded symmetrically), got {kernel_sizes}.')
     return kernel_sizes
+
+
+def _fixed_affine(norm: nn.Module) -> Optional[Tuple[Tensor, Tensor]]:
+    """``(scale, shift)``, (k,) each, of a norm using fixed statistics.
+
+    A BatchNorm in eval mode maps ``t`` to ``scale * t + shift`` per channel;
+    for any other norm (training-mode BN, GN, ...) returns None.
+    """
+    if (not isinstance(norm, _BatchNorm) or norm.training
+            or norm.running_var is None):
+        return None
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale, shift
 
 
 @MODELS.register_module()
@@ -445,38 +467,12 @@ class RLAResNet(BaseModule):
             h = h.contiguous(memory_format=torch.channels_last)
         return h
 
-    def _project(self, stage: int, y: Tensor,
-                 next_block: Optional[RLABottleneck]
-                 ) -> Tuple[Optional[Tensor], Tensor]:
-        """``conv_outs[stage](y)``, fused with the next block's conv1 on y.
+    def _update_hidden(self, stage: int, index: int, y: Tensor, h: Tensor,
+                       next_block: Optional[RLABottleneck]
+                       ) -> Tuple[Tensor, Optional[Tensor]]:
+        """The RLA update after block ``index`` of ``stage``.
 
-        Both are 1x1 convs over the same (wide) block output, and on CPU
-        their cost is dominated by reading ``y`` and writing its gradient,
-        so one conv with the two weights stacked costs little more than
-        either alone.
-
-        Args:
-            stage (int): Stage of the block that produced ``y``.
-            y (Tensor): A block output, (N, C, H, W).
-            next_block (RLABottleneck, optional): The block that reads ``y``
-                next, if its conv1 can be fused.
-
-        Returns:
-            tuple: The next block's conv1 x part (N, width, H, W) or None,
-            and ``conv_outs[stage](y)``, (N, k, H, W).
-        """
-        conv_out = self.conv_outs[stage]
-        if (next_block is None or not next_block.split_conv1
-                or type(conv_out) is not nn.Conv2d):
-            return None, conv_out(y)
-        x_weight = next_block.conv1_x_weight
-        both = F.conv2d(y, torch.cat([x_weight, conv_out.weight]))
-        x_proj, h_in = both.split([x_weight.shape[0], self.rla_channels], 1)
-        return x_proj, h_in
-
-    def _update_hidden(self, stage: int, index: int, h: Tensor,
-                       h_in: Tensor) -> Tensor:
-        """The RLA update: ``h`` (N, k, H, W) absorbs ``h_in`` = conv_out(y).
+        ``h = recurrent_convs[s](tanh(stage_bns[s][j](h + conv_outs[s](y))))``
 
         ``y`` is the block's final output (after the residual add and ReLU).
         The paper's text reads as if the residual branch were aggregated, and
@@ -484,9 +480,59 @@ class RLAResNet(BaseModule):
         in-place ``out += identity`` and in-place ReLU then overwrite that
         very tensor; the released weights were trained with the block output,
         so that is what is used here.
+
+        Two rewrites make it cheap without changing the result:
+
+        * ``conv_outs[s]`` and the next block's conv1 x part are both 1x1
+          convs over the wide ``y``; on CPU their cost is dominated by
+          reading ``y`` and writing its gradient, so they run as one conv
+          with the two weights stacked.
+        * A norm with fixed statistics (eval mode, or ``norm_eval``) is a
+          per-channel affine map ``a * t + b``: ``a`` is folded into the
+          conv_out weight, ``b`` into its bias and ``a * h`` is added by one
+          ``addcmul``, so the norm costs no pass of its own.
+
+        Args:
+            stage (int): Stage of the block that produced ``y``.
+            index (int): Index of that block in its stage.
+            y (Tensor): The block output, (N, C, H, W).
+            h (Tensor): Hidden state at the same size, (N, k, H, W).
+            next_block (RLABottleneck, optional): The block that reads ``y``
+                next, if any.
+
+        Returns:
+            tuple: The new ``h``, (N, k, H, W), and the next block's conv1
+            applied to ``y`` alone, (N, width, H, W), or None when that conv
+            could not be fused.
         """
-        h = torch.tanh(self.stage_bns[stage][index](h + h_in))
-        return self.recurrent_convs[stage](h)
+        conv_out = self.conv_outs[stage]
+        norm = self.stage_bns[stage][index]
+        if type(conv_out) is not nn.Conv2d:  # a custom conv_cfg
+            t = norm(h + conv_out(y))
+            return self.recurrent_convs[stage](t.tanh_()), None
+        affine = _fixed_affine(norm)
+        weight, bias = conv_out.weight, None
+        if affine is not None:
+            scale, bias = affine
+            weight = weight * scale[:, None, None, None]
+        x_proj = None
+        if next_block is not None and next_block.split_conv1:
+            x_weight = next_block.conv1_x_weight
+            width = x_weight.shape[0]
+            weight = torch.cat([x_weight, weight])
+            if bias is not None:
+                bias = torch.cat([bias.new_zeros(width), bias])
+            x_proj, h_in = F.conv2d(y, weight, bias).split(
+                [width, self.rla_channels], 1)
+        else:
+            h_in = F.conv2d(y, weight, bias)
+        if affine is None:
+            t = norm(h + h_in)
+        else:
+            t = torch.addcmul(h_in, h, affine[0][:, None, None])
+        # tanh in place: neither the norm's nor addcmul's backward needs
+        # the tensor it overwrites.
+        return self.recurrent_convs[stage](t.tanh_()), x_proj
 
     def _run_block(self, stage: int, index: int, x: Tensor, h: Tensor,
                    x_proj: Optional[Tensor], update: bool,
@@ -500,8 +546,8 @@ class RLAResNet(BaseModule):
         x, h = self.stages[stage][index](x, h, x_proj)
         if not update:
             return x, h, None
-        x_proj, h_in = self._project(stage, x, next_block)
-        return x, self._update_hidden(stage, index, h, h_in), x_proj
+        h, x_proj = self._update_hidden(stage, index, x, h, next_block)
+        return x, h, x_proj
 
     def _block_order(self) -> List[Tuple[int, int]]:
         """(stage, index) of every block that runs, in order."""
