@@ -1,19 +1,4 @@
-# Faster R-CNN with ECA-RLA-ResNet-50: the ResNet-50 baseline with its backbone
-# swapped, every other setting identical.
-_base_ = './faster_rcnn_r50.py'
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='RLAResNet',
-        depth=50,
-        rla_channels=32,
-        eca_kernel_sizes=(5, 5, 5, 7),
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
-        init_cfg=dict(
-            type='Pretrained',
-            # The folder is $RLA_CHECKPOINT_DIR, else ./checkpoints.
-            checkpoint='{{$RLA_CHECKPOINT_DIR:checkpoints}}'
-            '/ecanet50_rla_2215.pth.tar')))
+# Faster R-CNN with ECA-RLA-ResNet-50: the ResNet-50 baseline with its
+# backbone swapped, every other setting identical.
+_base_ = ['./faster_rcnn_r50.py', './_base_/backbones/eca_rla_r50.py']
+model = dict(backbone={{_base_.rla_backbone}})

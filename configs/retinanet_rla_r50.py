@@ -1,18 +1,4 @@
-# RetinaNet with RLA-ResNet-50: the ResNet-50 baseline with its backbone
-# swapped, every other setting identical.
-_base_ = './retinanet_r50.py'
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='RLAResNet',
-        depth=50,
-        rla_channels=32,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
-        init_cfg=dict(
-            type='Pretrained',
-            # The folder is $RLA_CHECKPOINT_DIR, else ./checkpoints.
-            checkpoint='{{$RLA_CHECKPOINT_DIR:checkpoints}}'
-            '/resnet50_rla_2283.pth.tar')))
+# RetinaNet with RLA-ResNet-50: the ResNet-50 baseline with its
+# backbone swapped, every other setting identical.
+_base_ = ['./retinanet_r50.py', './_base_/backbones/rla_r50.py']
+model = dict(backbone={{_base_.rla_backbone}})

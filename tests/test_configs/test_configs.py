@@ -37,9 +37,12 @@ def baseline_of(variant: str) -> str:
 
 RLA_PAIRS = [(f'{det}_{variant}.py', f'{det}_{baseline_of(variant)}.py')
              for det in DETECTORS for variant in RLA_VARIANTS]
+# Runnable configs; configs/_base_/ holds the snippets they inherit.
 SHIPPED = sorted(
-    osp.relpath(path, CONFIG_DIR)
-    for path in glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True))
+    name for name in (
+        osp.relpath(path, CONFIG_DIR)
+        for path in glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True))
+    if not name.startswith('_base_'))
 
 _configs: Dict[str, Config] = {}
 _models: Dict[str, torch.nn.Module] = {}
@@ -70,8 +73,10 @@ def build(name: str) -> torch.nn.Module:
 
 
 def without_backbone(cfg: Config) -> dict:
+    """The config minus the backbone and the snippet variable naming it."""
     cfg_dict = copy.deepcopy(cfg.to_dict())
     del cfg_dict['model']['backbone']
+    cfg_dict.pop('rla_backbone', None)
     return cfg_dict
 
 
