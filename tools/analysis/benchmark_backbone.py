@@ -322,7 +322,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '2 3 800 1344 on GPU)')
     parser.add_argument('--device', default='cuda' if
                         torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--repeats', type=int, default=11,
+                        help='rounds; single rounds vary by +-10%% on a '
+                        'shared machine')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--amp', action='store_true',
                         help='autocast (fp16 on CUDA, bf16 on CPU)')
