@@ -13,14 +13,11 @@ import argparse
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
-from mmdet.registry import RUNNERS
 from mmdet.utils import setup_cache_size_limit_of_dynamo
-from mmengine.runner import Runner
 
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
 from rla_mm.utils.cli import (add_runner_arguments, apply_test_time_aug,
-                              export_local_rank, init_cpu_distributed,
-                              load_config)
+                              build_runner, export_local_rank, load_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,11 +65,7 @@ def main() -> None:
     if args.tta:
         apply_test_time_aug(cfg)
 
-    init_cpu_distributed(cfg)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))

@@ -11,14 +11,12 @@ Multi-GPU: ``tools/dist_train.sh CONFIG GPUS``; Slurm:
 """
 import argparse
 
-from mmdet.registry import RUNNERS
 from mmdet.utils import setup_cache_size_limit_of_dynamo
-from mmengine.runner import Runner
 
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
-from rla_mm.utils.cli import (add_runner_arguments, apply_resume, enable_amp,
-                              enable_auto_scale_lr, export_local_rank,
-                              init_cpu_distributed, load_config)
+from rla_mm.utils.cli import (add_runner_arguments, apply_resume,
+                              build_runner, enable_amp, enable_auto_scale_lr,
+                              export_local_rank, load_config)
 from rla_mm.utils.preflight import (find_missing_checkpoints,
                                     missing_checkpoints_message)
 
@@ -66,11 +64,7 @@ def main() -> None:
         enable_auto_scale_lr(cfg)
     apply_resume(cfg, args.resume)
 
-    init_cpu_distributed(cfg)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -13,7 +13,9 @@ from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
+from mmdet.registry import RUNNERS
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.runner import Runner
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -172,3 +174,12 @@ def init_cpu_distributed(cfg: Config) -> None:
             device_ids=None,
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The runner of ``cfg`` (its ``runner_type`` if set), as mmdet builds
+    it, after starting a CPU process group where one is needed."""
+    init_cpu_distributed(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

@@ -6,6 +6,7 @@ RLA-Net files need nothing more (the ImageNet files hold ``epoch``, ``arch``,
 ``state_dict``, ``best_acc1`` and ``optimizer``; mmdet 2.x detector files
 ``meta`` with strings and numbers, ``state_dict`` and ``optimizer``).
 """
+import argparse
 import hashlib
 import os
 import os.path as osp
@@ -15,6 +16,18 @@ from typing import Any, Tuple
 import torch
 
 UNSAFE_FLAG = '--trust-pickle'
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the converters' ``out_file`` and ``--trust-pickle`` arguments."""
+    parser.add_argument(
+        'out_file',
+        help='output path; the first 8 hex digits of its SHA-256 are '
+        'appended to its stem')
+    parser.add_argument(
+        UNSAFE_FLAG, action='store_true',
+        help='unpickle objects that weights-only loading refuses (can run '
+        'code: only for files from a source you trust)')
 
 
 def load_checkpoint_file(path: str, trust_pickle: bool = False) -> Any:

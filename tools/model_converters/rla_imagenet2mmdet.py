@@ -24,7 +24,7 @@ import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from checkpoint_io import UNSAFE_FLAG, load_checkpoint_file, publish
+from checkpoint_io import add_output_arguments, load_checkpoint_file, publish
 from torch import Tensor
 
 from rla_mm.models import RLAResNet
@@ -130,14 +130,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description='Keep the backbone of a released RLA-Net ImageNet '
         'checkpoint, checked, in a file named by its SHA-256.')
     parser.add_argument('in_file', help='released .pth.tar file')
-    parser.add_argument(
-        'out_file',
-        help='output path; the first 8 hex digits of its SHA-256 are '
-        'appended to its stem')
-    parser.add_argument(
-        UNSAFE_FLAG, action='store_true',
-        help='unpickle objects that weights-only loading refuses (can run '
-        'code: only for files from a source you trust)')
+    add_output_arguments(parser)
     return parser.parse_args(argv)
 
 

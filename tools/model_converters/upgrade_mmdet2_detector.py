@@ -40,7 +40,7 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from checkpoint_io import UNSAFE_FLAG, load_checkpoint_file, publish
+from checkpoint_io import add_output_arguments, load_checkpoint_file, publish
 from mmengine.config import Config
 
 from rla_mm.utils.checkpoint import extract_state_dict
@@ -94,14 +94,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'a config and save it in mmdet 3.x form, named by its SHA-256.')
     parser.add_argument('config', help='our config of the same detector')
     parser.add_argument('in_file', help='mmdet 2.x checkpoint')
-    parser.add_argument(
-        'out_file',
-        help='output path; the first 8 hex digits of its SHA-256 are '
-        'appended to its stem')
-    parser.add_argument(
-        UNSAFE_FLAG, action='store_true',
-        help='unpickle objects that weights-only loading refuses (can run '
-        'code: only for files from a source you trust)')
+    add_output_arguments(parser)
     return parser.parse_args(argv)
 
 
