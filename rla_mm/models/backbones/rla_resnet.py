@@ -467,6 +467,45 @@ class RLAResNet(BaseModule):
             h = h.contiguous(memory_format=torch.channels_last)
         return h
 
+    def _project(self, stage: int, y: Tensor,
+                 next_block: Optional[RLABottleneck],
+                 affine: Optional[Tuple[Tensor, Tensor]]
+                 ) -> Tuple[Optional[Tensor], Tensor]:
+        """``conv_outs[stage](y)``, fused with the next block's conv1 on y.
+
+        Both are 1x1 convs over the same (wide) block output; on CPU their
+        cost is dominated by reading ``y`` and writing its gradient, so they
+        run as one conv with the two weights stacked.
+
+        Args:
+            stage (int): Stage of the block that produced ``y``.
+            y (Tensor): The block output, (N, C, H, W).
+            next_block (RLABottleneck, optional): The block that reads ``y``
+                next, if any.
+            affine (tuple[Tensor, Tensor], optional): ``(scale, shift)`` of
+                the state norm, folded into conv_out's weight and bias.
+
+        Returns:
+            tuple: The next block's conv1 applied to ``y`` alone,
+            (N, width, H, W), or None when it cannot be fused; and
+            ``conv_outs[stage](y)`` (times ``scale``, plus ``shift``),
+            (N, k, H, W).
+        """
+        weight, bias = self.conv_outs[stage].weight, None
+        if affine is not None:
+            scale, bias = affine
+            weight = weight * scale[:, None, None, None]
+        if next_block is None or not next_block.split_conv1:
+            return None, F.conv2d(y, weight, bias)
+        x_weight = next_block.conv1_x_weight
+        width = x_weight.shape[0]
+        weight = torch.cat([x_weight, weight])
+        if bias is not None:
+            bias = torch.cat([bias.new_zeros(width), bias])
+        x_proj, h_in = F.conv2d(y, weight, bias).split(
+            [width, self.rla_channels], 1)
+        return x_proj, h_in
+
     def _update_hidden(self, stage: int, index: int, y: Tensor, h: Tensor,
                        next_block: Optional[RLABottleneck]
                        ) -> Tuple[Tensor, Optional[Tensor]]:
@@ -481,16 +520,11 @@ class RLAResNet(BaseModule):
         very tensor; the released weights were trained with the block output,
         so that is what is used here.
 
-        Two rewrites make it cheap without changing the result:
-
-        * ``conv_outs[s]`` and the next block's conv1 x part are both 1x1
-          convs over the wide ``y``; on CPU their cost is dominated by
-          reading ``y`` and writing its gradient, so they run as one conv
-          with the two weights stacked.
-        * A norm with fixed statistics (eval mode, or ``norm_eval``) is a
-          per-channel affine map ``a * t + b``: ``a`` is folded into the
-          conv_out weight, ``b`` into its bias and ``a * h`` is added by one
-          ``addcmul``, so the norm costs no pass of its own.
+        ``conv_outs[s]`` runs fused with the next block's conv1 (see
+        ``_project``). A norm with fixed statistics (eval mode, or
+        ``norm_eval``) is a per-channel affine map ``scale * t + shift``:
+        both are folded into that conv and ``scale * h`` is added by one
+        ``addcmul``, so the norm costs no pass of its own.
 
         Args:
             stage (int): Stage of the block that produced ``y``.
@@ -507,25 +541,11 @@ class RLAResNet(BaseModule):
         """
         conv_out = self.conv_outs[stage]
         norm = self.stage_bns[stage][index]
-        if type(conv_out) is not nn.Conv2d:  # a custom conv_cfg
-            t = norm(h + conv_out(y))
-            return self.recurrent_convs[stage](t.tanh_()), None
-        affine = _fixed_affine(norm)
-        weight, bias = conv_out.weight, None
-        if affine is not None:
-            scale, bias = affine
-            weight = weight * scale[:, None, None, None]
-        x_proj = None
-        if next_block is not None and next_block.split_conv1:
-            x_weight = next_block.conv1_x_weight
-            width = x_weight.shape[0]
-            weight = torch.cat([x_weight, weight])
-            if bias is not None:
-                bias = torch.cat([bias.new_zeros(width), bias])
-            x_proj, h_in = F.conv2d(y, weight, bias).split(
-                [width, self.rla_channels], 1)
-        else:
-            h_in = F.conv2d(y, weight, bias)
+        if type(conv_out) is nn.Conv2d:
+            affine = _fixed_affine(norm)
+            x_proj, h_in = self._project(stage, y, next_block, affine)
+        else:  # a custom conv_cfg: nothing is fused
+            affine, x_proj, h_in = None, None, conv_out(y)
         if affine is None:
             t = norm(h + h_in)
         else:
