@@ -17,7 +17,8 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
 from rla_mm.utils.cli import (add_runner_arguments, apply_test_time_aug,
-                              build_runner, export_local_rank, load_config)
+                              build_runner, export_local_rank, load_config,
+                              shutdown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,6 +71,7 @@ def main() -> None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
     runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -16,7 +16,8 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
 from rla_mm.utils.cli import (add_runner_arguments, apply_resume,
                               build_runner, enable_amp, enable_auto_scale_lr,
-                              export_local_rank, load_config)
+                              export_local_rank, load_config,
+                              shutdown_distributed)
 from rla_mm.utils.preflight import (find_missing_checkpoints,
                                     missing_checkpoints_message)
 
@@ -66,6 +67,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -183,3 +183,17 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def shutdown_distributed() -> None:
+    """Destroy the process group, if one was started, once the run is done.
+
+    mmengine leaves it to interpreter exit, where gloo's threads can be torn
+    down out of order: a 2-process CPU test run once aborted there
+    ("terminate called without an active exception") after all its work
+    was done. The barrier keeps a rank from leaving while another still
+    communicates.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

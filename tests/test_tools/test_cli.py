@@ -3,12 +3,13 @@ import os.path as osp
 from pathlib import Path
 
 import pytest
+import torch.distributed as torch_dist
 from mmengine.config import Config
 
 from rla_mm.utils.cli import (apply_resume, apply_test_time_aug,
                               default_work_dir, enable_amp,
                               enable_auto_scale_lr, init_cpu_distributed,
-                              load_config)
+                              load_config, shutdown_distributed)
 
 
 @pytest.fixture
@@ -101,3 +102,13 @@ def test_init_cpu_distributed(config_file: Path, monkeypatch):
     cfg = load_config(str(config_file), launcher='pytorch')
     with pytest.raises(ValueError, match='backend=gloo'):
         init_cpu_distributed(cfg)
+
+
+def test_shutdown_distributed(tmp_path: Path):
+    shutdown_distributed()  # no process group: nothing to do
+    torch_dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+        world_size=1)
+    assert torch_dist.is_initialized()
+    shutdown_distributed()
+    assert not torch_dist.is_initialized()
