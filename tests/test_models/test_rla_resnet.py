@@ -117,6 +117,50 @@ def test_matches_reference_definition(fixture, request):
         torch.testing.assert_close(out, expected, rtol=1e-9, atol=1e-9)
 
 
+def test_inference_path_as_accurate_as_autograd_path():
+    """Without autograd, conv1's h part and tanh take in-place fast paths.
+
+    In fp32 (NCHW and channels_last) their error against a float64 run
+    must stay at the level of the path taken when autograd records.
+    """
+    model = make_model().eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        truth = copy.deepcopy(model).double()(x.double())
+        fast = model(x)
+        fast_cl = model(x.to(memory_format=torch.channels_last))
+    recorded = model(x)  # grad enabled: conv + add, torch.tanh
+    for f, f_cl, r, t in zip(fast, fast_cl, recorded, truth):
+        assert r.requires_grad and not f.requires_grad
+        tol = 2 * (r.double() - t).abs().max() + 1e-7 * t.abs().max()
+        assert (f.double() - t).abs().max() <= tol
+        assert (f_cl.double() - t).abs().max() <= tol
+
+
+class _PlainConv(nn.Conv2d):
+    """An nn.Conv2d subclass: RLAResNet must take its unfused path."""
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_custom_conv_cfg_takes_unfused_path_with_same_result(train):
+    from mmengine.registry import MODELS as MMENGINE_MODELS
+    MMENGINE_MODELS.register_module('_PlainConv', module=_PlainConv,
+                                    force=True)
+    try:
+        custom = make_model(conv_cfg=dict(type='_PlainConv'),
+                            norm_eval=not train)
+    finally:
+        MMENGINE_MODELS.module_dict.pop('_PlainConv')
+    fused = make_model(norm_eval=not train)
+    fused.load_state_dict(custom.state_dict())
+    assert not custom.stages[0][0].split_conv1
+    x = torch.randn(2, 3, 64, 64)
+    with torch.set_grad_enabled(train):
+        outs = [m.train(train)(x) for m in (custom, fused)]
+    for a, b in zip(*outs):  # fp32 rounding, relative to the output scale
+        assert (a - b).abs().max() <= 1e-4 * b.abs().max()
+
+
 def test_gradients_match_reference_with_frozen_norms():
     """The folded state norm (``norm_eval`` training) has exact gradients."""
     model = make_model(zero_init_residual=False).double()
@@ -192,15 +236,13 @@ def test_forward_outputs_and_hidden_option():
     assert model.out_channels == [256, 512, 1024, 2048]
 
 
-def test_hidden_state_follows_input_dtype_and_layout(rla50):
-    x = torch.randn(1, 64, 8, 8).to(memory_format=torch.channels_last)
-    h = rla50._init_hidden(x.to(torch.bfloat16))
-    assert h.dtype == torch.bfloat16 and h.shape == (1, 32, 8, 8)
-    assert h.is_contiguous(memory_format=torch.channels_last)
-    assert not h.any()
-    with torch.no_grad():
-        outs = rla50(torch.randn(1, 3, 64, 64).to(
-            memory_format=torch.channels_last))
+def test_hidden_state_follows_input_dtype_and_layout():
+    model = make_model(return_hidden=True).eval()
+    x = torch.randn(1, 3, 64, 64).to(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = model(x)
+    assert outs[-1].shape == (1, 32, 2, 2)
+    assert all(o.dtype == torch.bfloat16 for o in outs)
     assert all(
         o.is_contiguous(memory_format=torch.channels_last) for o in outs)
 

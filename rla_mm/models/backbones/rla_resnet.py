@@ -149,34 +149,53 @@ class RLABottleneck(BaseModule):
         """The part of conv1's weight that reads ``x``: (width, Cx, 1, 1)."""
         return self.conv1.weight[:, :self.inplanes]
 
-    def _conv1(self, x: Tensor, h: Tensor,
+    def _conv1(self, x: Tensor, h: Optional[Tensor],
                x_proj: Optional[Tensor]) -> Tensor:
         """conv1 applied to ``cat([x, h], dim=1)``; returns (N, width, H, W).
 
-        ``x_proj``, when given, is the x part already computed by the caller.
+        ``h`` None stands for the zero initial state. ``x_proj``, when
+        given, is the x part already computed by the caller.
         """
         if not self.split_conv1:
+            if h is None:
+                h = x.new_zeros((x.shape[0], self.conv1.in_channels -
+                                 self.inplanes, *x.shape[2:]))
             return self.conv1(torch.cat([x, h], dim=1))
         if x_proj is None:
             x_proj = F.conv2d(x, self.conv1_x_weight)
-        # In place on a fresh conv output: autograd never needs it.
-        return F.conv2d(h, self.conv1.weight[:, self.inplanes:]).add_(x_proj)
+        if h is None:  # a zero state adds nothing
+            return x_proj
+        h_weight = self.conv1.weight[:, self.inplanes:]
+        if torch.is_grad_enabled():
+            # In place on a fresh conv output: autograd never needs it.
+            return F.conv2d(h, h_weight).add_(x_proj)
+        # Without autograd, accumulate into x_proj (a GEMM with beta=1):
+        # no new (N, width, H, W) tensor and no separate add pass.
+        n, width = x_proj.shape[:2]
+        k = h.shape[1]
+        h_weight = h_weight.reshape(width, k).to(x_proj.dtype)
+        x_proj.view(n, width, -1).baddbmm_(
+            h_weight.expand(n, width, k), h.reshape(n, k, -1))
+        return x_proj
 
     def forward(self,
                 x: Tensor,
-                h: Tensor,
-                x_proj: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+                h: Optional[Tensor],
+                x_proj: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Optional[Tensor]]:
         """Run the block.
 
         Args:
             x (Tensor): Residual stream, (N, inplanes, H, W).
-            h (Tensor): Hidden state, (N, k, H, W).
+            h (Tensor, optional): Hidden state, (N, k, H, W); None for the
+                zero initial state.
             x_proj (Tensor, optional): ``conv1`` applied to ``x`` alone,
                 (N, width, H, W), when the caller computed it already.
 
         Returns:
             tuple[Tensor, Tensor]: The block output, (N, planes * 4, H', W'),
-            and ``h`` brought to the output's spatial size (N, k, H', W').
+            and ``h`` brought to the output's spatial size (N, k, H', W'),
+            still None if it was None.
         """
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self._conv1(x, h, x_proj)))
@@ -186,7 +205,7 @@ class RLABottleneck(BaseModule):
             out = self.se(out)
         if self.eca is not None:
             out = self.eca(out)
-        if self.pool_hidden:
+        if self.pool_hidden and h is not None:
             # ceil_mode keeps h the size of the strided conv's output for odd
             # inputs (the reference 2x2 pooling rounds down and then fails to
             # add); for even inputs the two are identical.
@@ -232,6 +251,23 @@ def _fixed_affine(norm: nn.Module) -> Optional[Tuple[Tensor, Tensor]]:
     if norm.bias is not None:
         shift = shift + norm.bias
     return scale, shift
+
+
+def _tanh_(t: Tensor) -> Tensor:
+    """``tanh(t)``, overwriting ``t`` (which no autograd node may need).
+
+    On CPU without autograd, fp32/fp64 ``t`` is mapped as
+    ``2 * sigmoid(2t) - 1``: the same function, to 2e-7 absolute in fp32.
+    torch's CPU tanh kernel is much slower than its sigmoid: on ``h`` of a
+    2x3x512x512 input after the stem (2x32x128x128), tanh takes 1.4 ms and
+    the four passes of the sigmoid form 0.3 ms (2 threads, benchmark VM).
+    Low-precision types keep tanh: there the sigmoid form would
+    lose the small values to cancellation.
+    """
+    if (t.device.type != 'cpu' or torch.is_grad_enabled()
+            or t.dtype not in (torch.float32, torch.float64)):
+        return t.tanh_()
+    return t.mul_(2).sigmoid_().mul_(2).sub_(1)
 
 
 @MODELS.register_module()
@@ -459,14 +495,6 @@ class RLAResNet(BaseModule):
                 for block in stage:
                     block.zero_init_last()
 
-    def _init_hidden(self, x: Tensor) -> Tensor:
-        """Zero hidden state (N, k, H, W) like ``x`` in device/dtype/layout."""
-        n, _, height, width = x.shape
-        h = x.new_zeros((n, self.rla_channels, height, width))
-        if x.is_contiguous(memory_format=torch.channels_last):
-            h = h.contiguous(memory_format=torch.channels_last)
-        return h
-
     def _project(self, stage: int, y: Tensor,
                  next_block: Optional[RLABottleneck],
                  affine: Optional[Tuple[Tensor, Tensor]]
@@ -506,8 +534,8 @@ class RLAResNet(BaseModule):
             [width, self.rla_channels], 1)
         return x_proj, h_in
 
-    def _update_hidden(self, stage: int, index: int, y: Tensor, h: Tensor,
-                       next_block: Optional[RLABottleneck]
+    def _update_hidden(self, stage: int, index: int, y: Tensor,
+                       h: Optional[Tensor], next_block: Optional[RLABottleneck]
                        ) -> Tuple[Tensor, Optional[Tensor]]:
         """The RLA update after block ``index`` of ``stage``.
 
@@ -530,7 +558,8 @@ class RLAResNet(BaseModule):
             stage (int): Stage of the block that produced ``y``.
             index (int): Index of that block in its stage.
             y (Tensor): The block output, (N, C, H, W).
-            h (Tensor): Hidden state at the same size, (N, k, H, W).
+            h (Tensor, optional): Hidden state at the same size,
+                (N, k, H, W); None for the zero initial state.
             next_block (RLABottleneck, optional): The block that reads ``y``
                 next, if any.
 
@@ -547,17 +576,17 @@ class RLAResNet(BaseModule):
         else:  # a custom conv_cfg: nothing is fused
             affine, x_proj, h_in = None, None, conv_out(y)
         if affine is None:
-            t = norm(h + h_in)
+            t = norm(h_in if h is None else h + h_in)
+        elif h is None:
+            t = h_in.clone()  # h_in is a view into the fused conv's output
         else:
             t = torch.addcmul(h_in, h, affine[0][:, None, None])
-        # tanh in place: neither the norm's nor addcmul's backward needs
-        # the tensor it overwrites.
-        return self.recurrent_convs[stage](t.tanh_()), x_proj
+        return self.recurrent_convs[stage](_tanh_(t)), x_proj
 
-    def _run_block(self, stage: int, index: int, x: Tensor, h: Tensor,
-                   x_proj: Optional[Tensor], update: bool,
-                   next_block: Optional[RLABottleneck]
-                   ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    def _run_block(self, stage: int, index: int, x: Tensor,
+                   h: Optional[Tensor], x_proj: Optional[Tensor],
+                   update: bool, next_block: Optional[RLABottleneck]
+                   ) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
         """One block and, if ``update``, the RLA update that follows it.
 
         Returns the block output, the hidden state, and the next block's
@@ -587,7 +616,9 @@ class RLAResNet(BaseModule):
             ``return_hidden`` is set.
         """
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        h = self._init_hidden(x)
+        # h starts as zeros; None lets the first block and update skip the
+        # work a zero state would do.
+        h: Optional[Tensor] = None
         x_proj = None
         outs = []
         order = self._block_order()
