@@ -180,7 +180,7 @@ def train(config: str, train_dir: str, data_root: str,
 
 
 def evaluate(config: str, checkpoint: str, test_dir: str, show_dir: str,
-         data_root: str) -> str:
+             data_root: str) -> str:
     """Evaluate with ``tools/test.py``; returns the metrics file's path."""
     shutil.rmtree(show_dir, ignore_errors=True)
     run_tool('test.py', [

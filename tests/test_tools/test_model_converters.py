@@ -382,4 +382,3 @@ def test_unsafe_pickle_needs_the_flag(tmp_path: Path,
         imagenet_tool.main([str(source), out_file])
     out = imagenet_tool.main([str(source), out_file, '--trust-pickle'])
     assert 'args' not in torch.load(out, weights_only=True)
-

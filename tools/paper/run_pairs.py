@@ -308,7 +308,9 @@ def write_report(pairs: Sequence[Pair], work_dir: str,
                 read_curves(osp.join(rla_dir, 'train')),
                 None if paper is None else paper['bbox_mAP']))
     rows = table_rows(results)
-    paths = [osp.join(work_dir, f'pairs.{ext}') for ext in ('md', 'csv', 'png')]
+    paths = [
+        osp.join(work_dir, f'pairs.{ext}') for ext in ('md', 'csv', 'png')
+    ]
     with open(paths[0], 'w') as f:
         f.write(format_markdown(rows))
     with open(paths[1], 'w') as f:
