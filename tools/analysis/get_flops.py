@@ -2,8 +2,9 @@
 
 FLOPs are counted by mmengine's ``FlopAnalyzer``, which traces the model
 with ``torch.jit`` and so also sees functional calls such as the
-``F.conv2d`` on slices of a weight that RLA-ResNet's first 1x1 convs use
-(module hooks, as in ``ptflops``-style counters, would miss them). Like
+``F.conv2d`` and ``baddbmm`` on slices of a weight that RLA-ResNet's first
+1x1 convs use (module hooks, as in ``ptflops``-style counters, would miss
+them). Like
 fvcore, it counts one multiply-add as one FLOP, i.e. the numbers are MACs.
 Both decimal (10^6, 10^9) and binary (2^20, 2^30) units are printed, the
 latter being the units of the RLA-Net paper's tables.
@@ -41,6 +42,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.analysis.jit_handles import bmm_flop_jit
 from mmengine.config import Config, DictAction
 from mmengine.structures import InstanceData
 from torch import Tensor
@@ -203,6 +205,11 @@ def count(model: nn.Module, image_shape: Tuple[int, int]
     """
     inputs = (torch.randn(1, 3, *image_shape), )
     analyzer = FlopAnalyzer(model, inputs)
+    # RLA-ResNet applies conv1 to h as baddbmm(x_part, weight, h):
+    # count its product like a bmm (mmengine has no baddbmm handle).
+    analyzer.set_op_handle(
+        'aten::baddbmm', lambda inputs, outputs: bmm_flop_jit(
+            inputs[1:3], outputs))
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     analyzer.tracer_warnings('none')

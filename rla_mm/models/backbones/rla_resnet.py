@@ -166,17 +166,19 @@ class RLABottleneck(BaseModule):
         if h is None:  # a zero state adds nothing
             return x_proj
         h_weight = self.conv1.weight[:, self.inplanes:]
-        if torch.is_grad_enabled():
+        if not h.is_contiguous():  # channels_last: conv keeps the layout
             # In place on a fresh conv output: autograd never needs it.
             return F.conv2d(h, h_weight).add_(x_proj)
-        # Without autograd, accumulate into x_proj (a GEMM with beta=1):
-        # no new (N, width, H, W) tensor and no separate add pass.
+        # The 1x1 conv as a batched matrix product that adds x_proj in the
+        # same pass, into a fresh contiguous tensor (x_proj is often a
+        # strided view, which the following norm reads about 2x slower).
         n, width = x_proj.shape[:2]
         k = h.shape[1]
-        h_weight = h_weight.reshape(width, k).to(x_proj.dtype)
-        x_proj.view(n, width, -1).baddbmm_(
-            h_weight.expand(n, width, k), h.reshape(n, k, -1))
-        return x_proj
+        out = torch.baddbmm(
+            x_proj.reshape(n, width, -1),
+            h_weight.reshape(width, k).expand(n, width, k),
+            h.reshape(n, k, -1))
+        return out.view(x_proj.shape)
 
     def forward(self,
                 x: Tensor,
