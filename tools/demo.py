@@ -19,21 +19,18 @@ Usage::
 --num-train 8 --num-val 2`` is the smoke test.
 """
 import argparse
-import json
-import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from glob import glob
 from typing import Dict, Iterator, List, Optional, Sequence
 
-from matplotlib.figure import Figure
-
 from rla_mm.datasets.shapes import (ShapesConfig, annotation_path,
                                     ensure_dataset)
+from rla_mm.utils.runs import (Panel, latest_run_dir, loss_curves,
+                               metrics_file, plot_panels, read_json_lines,
+                               run_command, scalars_file, tool_command)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
@@ -90,52 +87,13 @@ def train_options(iters: Optional[int]) -> List[str]:
 
 def run_tool(script: str, args: Sequence[str]) -> None:
     """Run ``tools/<script>`` with this interpreter, its output streamed."""
-    command = [sys.executable, osp.join(REPO_ROOT, 'tools', script), *args]
-    print('+ ' + ' '.join(command), flush=True)
-    # When another process keeps a core busy (CI, a laptop at work), OpenMP
-    # threads that spin while they wait made training iterations 10x slower
-    # on 2 cores; waiting passively costs ~10% on an idle machine. A value
-    # set by the user is kept.
-    env = dict(os.environ)
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    subprocess.run(command, check=True, env=env)
-
-
-def latest_run_dir(work_dir: str) -> str:
-    """The newest ``<timestamp>`` folder mmengine made in ``work_dir``."""
-    runs = sorted(glob(osp.join(work_dir, '[0-9]' * 8 + '_' + '[0-9]' * 6)))
-    if not runs:
-        raise FileNotFoundError(f'no run folder (YYYYMMDD_HHMMSS) in '
-                                f'{work_dir}; did the run fail?')
-    return runs[-1]
-
-
-def read_json_lines(path: str) -> List[dict]:
-    """Records of a JSON-lines log such as mmengine's ``scalars.json``."""
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    run_command(tool_command(script, *args))
 
 
 def plot_losses(records: Sequence[dict], out_file: str, title: str) -> None:
     """Plot every ``loss*`` scalar against the iteration into ``out_file``."""
-    records = [r for r in records if 'loss' in r]
-    if not records:
-        raise ValueError('no loss in the training log; nothing to plot.')
-    steps = [r['step'] for r in records]
-    # A bare Figure needs no GUI backend (and no pyplot global state).
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.add_subplot()
-    keys = sorted(k for k in records[0] if k.startswith('loss'))
-    for key in keys:
-        ax.plot(steps, [r[key] for r in records], label=key,
-                linewidth=2.5 if key == 'loss' else 1.2)
-    ax.set_xlabel('iteration')
-    ax.set_ylabel('loss')
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=100)
+    plot_panels([[Panel(title, 'loss', loss_curves(records))]], out_file,
+                panel_size=(7, 4.5))
 
 
 def format_ap_table(metrics: Dict[str, float]) -> str:
@@ -187,8 +145,7 @@ def evaluate(config: str, checkpoint: str, test_dir: str, show_dir: str,
         config, checkpoint, '--work-dir', test_dir, '--show-dir', show_dir,
         '--cfg-options', *data_options(data_root)
     ])
-    run_dir = latest_run_dir(test_dir)
-    return osp.join(run_dir, f'{osp.basename(run_dir)}.json')
+    return metrics_file(latest_run_dir(test_dir))
 
 
 def main() -> None:
@@ -214,9 +171,8 @@ def main() -> None:
                                 osp.join(work_dir, 'test'), show_dir,
                                 args.data_root)
 
-    scalars = osp.join(latest_run_dir(train_dir), 'vis_data', 'scalars.json')
     plot_losses(
-        read_json_lines(scalars), loss_curve,
+        read_json_lines(scalars_file(latest_run_dir(train_dir))), loss_curve,
         f'{osp.basename(args.config)}: training losses')
     metrics = read_json_lines(metrics_file)[-1]
     predictions = sorted(glob(osp.join(show_dir, '*.png')))
