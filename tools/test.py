@@ -1,29 +1,33 @@
-"""Test (and evaluate) a trained detector (MMDetection 3.x command line).
+"""Test (and evaluate) a trained detector or segmentor (OpenMMLab 3.x
+command line).
 
 Usage::
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out PATH]
         [--show] [--show-dir DIR] [--wait-time SECONDS] [--tta]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+
+CONFIG is an MMDetection or MMSegmentation config (its ``default_scope``);
+``--out`` keeps the predictions as that codebase's own test tool does.
 
 Multi-GPU: ``tools/dist_test.sh CONFIG CHECKPOINT GPUS``; Slurm:
 ``tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT``.
 """
 import argparse
 
-from mmdet.engine.hooks.utils import trigger_visualization_hook
-from mmdet.evaluation import DumpDetResults
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
-from rla_mm.utils.cli import (add_runner_arguments, apply_test_time_aug,
-                              build_runner, export_local_rank, load_config,
-                              shutdown_distributed)
+from rla_mm.utils.cli import (add_runner_arguments, apply_output,
+                              apply_test_time_aug, build_runner,
+                              enable_visualization, export_local_rank,
+                              load_config, shutdown_distributed)
+from rla_mm.utils.codebases import CodebaseNotInstalledError
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Test (and evaluate) a detector')
+        description='Test (and evaluate) a detector or a segmentor')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     add_runner_arguments(
@@ -32,8 +36,8 @@ def parse_args() -> argparse.Namespace:
         '(default: ./work_dirs/<config name>)')
     parser.add_argument(
         '--out',
-        help='dump the predictions to this .pkl file for offline '
-        'evaluation')
+        help='keep the predictions for offline evaluation: detection, in '
+        'this .pkl file; segmentation, as label-map PNGs in this folder')
     parser.add_argument(
         '--show', action='store_true', help='show the predictions')
     parser.add_argument(
@@ -48,9 +52,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--tta', action='store_true', help='test-time augmentation')
     args = parser.parse_args()
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        parser.error(f'--out must name a .pkl or .pickle file, got '
-                     f'{args.out}.')
     export_local_rank(args.local_rank)
     return args
 
@@ -58,18 +59,20 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     setup_cache_size_limit_of_dynamo()
-    cfg = load_config(args.config, args.cfg_options, args.launcher,
-                      args.work_dir)
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.launcher,
+                          args.work_dir)
+        if args.out is not None:
+            apply_output(cfg, args.out)
+    except (CodebaseNotInstalledError, ValueError) as error:
+        raise SystemExit(str(error)) from None
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
-        cfg = trigger_visualization_hook(cfg, args)
+        enable_visualization(cfg, args.show, args.wait_time, args.show_dir)
     if args.tta:
         apply_test_time_aug(cfg)
 
     runner = build_runner(cfg)
-    if args.out is not None:
-        runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out))
     runner.test()
     shutdown_distributed()
 

@@ -1,4 +1,7 @@
-"""Train a detector with an RLA backbone (MMDetection 3.x command line).
+"""Train a detector or a segmentor with an RLA backbone (OpenMMLab 3.x
+command line).
+
+CONFIG is an MMDetection or MMSegmentation config (its ``default_scope``).
 
 Usage::
 
@@ -18,12 +21,14 @@ from rla_mm.utils.cli import (add_runner_arguments, apply_resume,
                               build_runner, enable_amp, enable_auto_scale_lr,
                               export_local_rank, load_config,
                               shutdown_distributed)
+from rla_mm.utils.codebases import CodebaseNotInstalledError
 from rla_mm.utils.preflight import (find_missing_checkpoints,
                                     missing_checkpoints_message)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a detector')
+    parser = argparse.ArgumentParser(
+        description='Train a detector or a segmentor')
     parser.add_argument('config', help='train config file path')
     add_runner_arguments(
         parser,
@@ -52,8 +57,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     setup_cache_size_limit_of_dynamo()
-    cfg = load_config(args.config, args.cfg_options, args.launcher,
-                      args.work_dir)
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.launcher,
+                          args.work_dir)
+    except CodebaseNotInstalledError as error:
+        raise SystemExit(str(error)) from None
     # Weight initialization runs on resume too, so the pretrained files are
     # needed either way; check them before anything heavy is built.
     missing = find_missing_checkpoints(cfg.model)

@@ -1,7 +1,10 @@
-"""Command-line plumbing shared by ``tools/train.py`` and ``tools/test.py``.
+"""Command-line plumbing shared by the tools.
 
-The tools keep MMDetection 3.x's command-line shape and semantics; the
-config edits they make are small pure functions here so they can be tested
+``tools/train.py`` and ``tools/test.py`` keep MMDetection 3.x's command-line
+shape and semantics, and take detection and segmentation configs alike;
+where the two codebases differ (test-time augmentation, painted and dumped
+predictions), the config's ``default_scope`` picks the codebase's own way.
+The config edits are small pure functions here so they can be tested
 without building a runner.
 """
 import argparse
@@ -13,9 +16,12 @@ from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmdet.registry import RUNNERS
+from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
+
+from .checkpoint_io import UNSAFE_FLAG
+from .codebases import codebase_of, read_config, runner_registry
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -41,6 +47,18 @@ def add_runner_arguments(parser: argparse.ArgumentParser,
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the model converters' ``out_file`` and ``--trust-pickle``."""
+    parser.add_argument(
+        'out_file',
+        help='output path; the first 8 hex digits of its SHA-256 are '
+        'appended to its stem')
+    parser.add_argument(
+        UNSAFE_FLAG, action='store_true',
+        help='unpickle objects that weights-only loading refuses (can run '
+        'code: only for files from a source you trust)')
+
+
 def export_local_rank(local_rank: int) -> None:
     """Expose ``--local_rank`` as ``LOCAL_RANK`` unless the launcher set it.
     """
@@ -60,8 +78,12 @@ def load_config(config_path: str,
 
     ``work_dir`` is taken from the command line, else from the config, else
     :func:`default_work_dir`.
+
+    Raises:
+        CodebaseNotInstalledError: If the config's codebase (e.g. mmseg)
+            is not installed, saying how to install it.
     """
-    cfg = Config.fromfile(config_path)
+    cfg = read_config(config_path)
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -108,40 +130,137 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
     cfg.load_from = None if resume == 'auto' else resume
 
 
+# Per codebase, for a config without tta_model / tta_pipeline: the TTA model,
+# the packer its test pipeline ends with, and the flip probability of each
+# pass. SegTTAModel keeps the ground truth of the first pass, so for mmseg
+# that one is unflipped.
+_TTA_DEFAULTS = {
+    'mmdet': (dict(
+        type='DetTTAModel',
+        tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
+                     max_per_img=100)), 'PackDetInputs', (1., 0.)),
+    'mmseg': (dict(type='SegTTAModel'), 'PackSegInputs', (0., 1.)),
+}
+
+
+def _test_dataset(cfg: Config) -> ConfigDict:
+    """The innermost dataset of the test dataloader (wrappers removed)."""
+    dataset = cfg.test_dataloader.dataset
+    while 'dataset' in dataset:
+        dataset = dataset.dataset
+    return dataset
+
+
 def apply_test_time_aug(cfg: Config) -> None:
     """Wrap the model for test-time augmentation (``--tta``).
 
     Uses ``tta_model`` and ``tta_pipeline`` from the config; without them
     the test pipeline is run with and without a horizontal flip and the
-    detections are merged by NMS (``DetTTAModel``).
+    results are merged by the codebase's TTA model: detections by NMS
+    (``DetTTAModel``), segmentation scores by their mean (``SegTTAModel``).
+
+    Raises:
+        ValueError: If a pipeline has to be made and the test pipeline does
+            not end with the codebase's packer.
     """
+    tta_model, packer, flip_probs = _TTA_DEFAULTS[codebase_of(cfg).scope]
     if 'tta_model' not in cfg:
-        cfg.tta_model = dict(
-            type='DetTTAModel',
-            tta_cfg=dict(
-                nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
-    dataset = cfg.test_dataloader.dataset
-    while 'dataset' in dataset:  # dataset wrappers
-        dataset = dataset.dataset
+        cfg.tta_model = tta_model
+    dataset = _test_dataset(cfg)
     if 'tta_pipeline' not in cfg:
         pipeline = deepcopy(dataset.pipeline)
         last = pipeline[-1].get('type')
-        if last != 'PackDetInputs':
+        if last != packer:
             raise ValueError(
                 f'--tta without tta_pipeline in the config expects the test '
-                f'pipeline to end with PackDetInputs, got {last}; add a '
+                f'pipeline to end with {packer}, got {last}; add a '
                 f'tta_pipeline to the config.')
-        # PackDetInputs' default meta_keys include the flip keys that
-        # DetTTAModel needs to undo the flip; test pipelines often drop them.
+        # The packers' default meta_keys include the flip keys needed to
+        # undo the flip; test pipelines often drop them.
         pipeline[-1] = dict(
             type='TestTimeAug',
-            transforms=[[
-                dict(type='RandomFlip', prob=1.),
-                dict(type='RandomFlip', prob=0.)
-            ], [dict(type='PackDetInputs')]])
+            transforms=[[dict(type='RandomFlip', prob=p) for p in flip_probs],
+                        [dict(type=packer)]])
         cfg.tta_pipeline = pipeline
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
     dataset.pipeline = cfg.tta_pipeline
+
+
+def enable_visualization(cfg: Config, show: bool, wait_time: float,
+                         show_dir: Optional[str]) -> None:
+    """Paint the test predictions (``--show``, ``--show-dir``).
+
+    A relative ``show_dir`` is placed in the run's folder,
+    ``work_dir/<timestamp>/``, for both codebases: mmdet's visualization
+    hook does so itself; for mmseg, whose hook hands the images to the
+    visualizer's backends, the local backend's image folder is pointed
+    there. mmseg paints every test image, not every 50th.
+
+    Raises:
+        RuntimeError: If the config has no visualization hook.
+    """
+    if codebase_of(cfg).scope == 'mmdet':
+        trigger_visualization_hook(
+            cfg,
+            argparse.Namespace(
+                show=show, wait_time=wait_time, show_dir=show_dir))
+        return
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise RuntimeError(
+            '--show and --show-dir need a visualization hook: add '
+            "default_hooks = dict(visualization=dict("
+            "type='SegVisualizationHook')) to the config.")
+    hook.update(draw=True, interval=1)
+    if show:
+        hook.update(show=True, wait_time=wait_time)
+    if show_dir:
+        backends = cfg.visualizer.setdefault('vis_backends', [])
+        local = [b for b in backends if b.get('type') == 'LocalVisBackend']
+        if not local:
+            backends.append(dict(type='LocalVisBackend'))
+            local = backends[-1:]
+        # The backends write to <log dir>/vis_data/; an absolute path
+        # stays as it is.
+        for backend in local:
+            backend.img_save_dir = osp.join('..', show_dir)
+
+
+def apply_output(cfg: Config, out: str) -> None:
+    """Keep the test predictions (``--out``), as the config's codebase does.
+
+    Detection: all predictions in a pickle file (``DumpDetResults``).
+    Segmentation: each predicted label map as a PNG in the folder ``out``
+    (``IoUMetric``'s ``output_dir``), next to the metrics.
+
+    Raises:
+        ValueError: If ``out`` is not a .pkl file for a detection config, is
+            one for a segmentation config, or the latter has no IoUMetric.
+    """
+    pickle_file = out.endswith(('.pkl', '.pickle'))
+    evaluators = cfg.test_evaluator
+    if not isinstance(evaluators, (list, tuple)):
+        evaluators = [evaluators]
+    if codebase_of(cfg).scope == 'mmdet':
+        if not pickle_file:
+            raise ValueError(f'--out must name a .pkl or .pickle file for a '
+                             f'detection config, got {out}.')
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type='DumpDetResults', out_file_path=out)
+        ]
+        return
+    if pickle_file:
+        raise ValueError(
+            f'--out names a folder for the predicted label maps (PNG) of a '
+            f'segmentation config, got the pickle file {out}.')
+    metrics = [e for e in evaluators if e.get('type') == 'IoUMetric']
+    if not metrics:
+        raise ValueError(
+            '--out for a segmentation config needs an IoUMetric in '
+            'test_evaluator, which writes the label maps.')
+    for metric in metrics:
+        metric.output_dir = out
 
 
 def init_cpu_distributed(cfg: Config) -> None:
@@ -177,11 +296,12 @@ def init_cpu_distributed(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """The runner of ``cfg`` (its ``runner_type`` if set), as mmdet builds
-    it, after starting a CPU process group where one is needed."""
+    """The runner of ``cfg`` (its ``runner_type`` if set, from the registry
+    of the config's codebase), after starting a CPU process group where one
+    is needed."""
     init_cpu_distributed(cfg)
     if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
+        return runner_registry(cfg).build(cfg)
     return Runner.from_cfg(cfg)
 
 

@@ -18,9 +18,10 @@ from typing import (Dict, List, Mapping, NamedTuple, Optional, Sequence,
 
 # mmengine names a run's folder after its start time.
 RUN_DIR_PATTERN = re.compile(r'^\d{8}_\d{6}$')
-# The command-line tools of a checkout (rla_mm is installed editable).
-TOOLS_DIR = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
+# The checkout rla_mm is installed from (editable) and its command-line
+# tools.
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
 
 PathLike = Union[str, os.PathLike]
 

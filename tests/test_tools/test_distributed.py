@@ -8,6 +8,8 @@ import json
 import socket
 from pathlib import Path
 
+from rla_mm.utils.runs import read_test_metrics
+
 from .tool_helpers import TOOLS, run_tool, tool_env, write_config
 
 WORLD_SIZE = 2
@@ -27,7 +29,7 @@ def test_ddp_replicas_stay_in_sync(shapes_root: Path, tmp_path: Path):
         shapes_root,
         iters=3,
         checkpoint_interval=3,
-        imports=('rla_mm', 'replica_probe'),
+        imports=('rla_mm', 'tests.test_tools.replica_probe'),
         extra="custom_hooks = [dict(type='ReplicaDigestHook')]\n")
     work_dir = tmp_path / 'work_dir'
     gloo = ['--cfg-options', 'env_cfg.dist_cfg.backend=gloo']
@@ -58,7 +60,6 @@ def test_ddp_replicas_stay_in_sync(shapes_root: Path, tmp_path: Path):
         str(WORLD_SIZE), '--work-dir', test_dir
     ]
     run_tool(test + gloo, cwd=tmp_path, env=_dist_env())
-    (metrics_file, ) = test_dir.glob('*/*.json')
-    metrics = json.loads(metrics_file.read_text())
+    metrics = read_test_metrics(test_dir)
     assert 0 <= metrics['coco/bbox_mAP'] <= 1
     assert 0 <= metrics['coco/segm_mAP'] <= 1

@@ -8,39 +8,26 @@ modules. Our configs must load them with no missing or unexpected key.
 """
 import argparse
 import hashlib
-import importlib.util
-import json
 import os.path as osp
-import sys
 from collections import OrderedDict
 from pathlib import Path
-from types import ModuleType
 from typing import Dict, Sequence, Tuple
 
 import pytest
 import torch
 
+from rla_mm.utils.runs import read_test_metrics
+from tools.model_converters import rla_imagenet2mmdet, upgrade_mmdet2_detector
+
 from .tool_helpers import REPO_ROOT, TOOLS, run_tool, write_config
 
 Shapes = Dict[str, Tuple[int, ...]]
-CONVERTERS = TOOLS / 'model_converters'
 RLA_CHANNELS = 32
 ECA_KERNEL_SIZES = (5, 5, 5, 7)
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 FPN_CHANNELS = 256
 # The first classes of COCO, as mmdet 2.x stores them in meta['CLASSES'].
 COCO_CLASSES = ('person', 'bicycle', 'car', 'motorcycle', 'airplane')
-
-
-def load_converter(name: str) -> ModuleType:
-    """Import ``tools/model_converters/<name>.py`` (and its siblings)."""
-    if str(CONVERTERS) not in sys.path:
-        sys.path.insert(0, str(CONVERTERS))
-    spec = importlib.util.spec_from_file_location(name,
-                                                  CONVERTERS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _conv(shapes: Shapes, name: str, *shape: int, bias: bool = True) -> None:
@@ -225,24 +212,13 @@ RLA_CONFIGS = [(detector, depth, eca)
                for depth in (50, 101) for eca in (False, True)]
 
 
-@pytest.fixture(scope='module')
-def upgrade_tool() -> ModuleType:
-    return load_converter('upgrade_mmdet2_detector')
-
-
-@pytest.fixture(scope='module')
-def imagenet_tool() -> ModuleType:
-    return load_converter('rla_imagenet2mmdet')
-
-
 @pytest.mark.parametrize('detector,depth,eca', RLA_CONFIGS)
 def test_released_detector_layout_fits_our_configs(detector: str, depth: int,
-                                                   eca: bool,
-                                                   upgrade_tool: ModuleType):
+                                                   eca: bool):
     """Every key of the 2.x layout loads strictly into our COCO model."""
     state_dict = make_state_dict(mmdet2_detector_shapes(detector, depth, eca))
     config = REPO_ROOT / 'configs' / f'{config_name(detector, depth, eca)}.py'
-    upgrade_tool.check_fits(state_dict, str(config))
+    upgrade_mmdet2_detector.check_fits(state_dict, str(config))
 
 
 @pytest.mark.parametrize('legacy_format', [False, True])
@@ -277,15 +253,12 @@ def test_test_tool_evaluates_mmdet2_checkpoint(shapes_root: Path,
     log = proc.stdout + proc.stderr
     assert 'do not match exactly' not in log
     assert 'Loads checkpoint by local backend' in log
-    (metrics_file, ) = work_dir.glob('*/*.json')
-    metrics = json.loads(metrics_file.read_text())
+    metrics = read_test_metrics(work_dir)
     assert 0 <= metrics['coco/bbox_mAP'] <= 1
     assert 0 <= metrics['coco/segm_mAP'] <= 1
 
 
-def test_upgrade_tool_writes_slim_mmdet3_file(tmp_path: Path,
-                                              upgrade_tool: ModuleType,
-                                              capsys):
+def test_upgrade_tool_writes_slim_mmdet3_file(tmp_path: Path, capsys):
     source = tmp_path / 'faster_rcnn_r50rla_fpn_1x_coco_388.pth'
     shapes = mmdet2_detector_shapes('faster_rcnn', 50, False)
     torch.save(mmdet2_checkpoint(shapes, COCO_CLASSES), source)
@@ -295,7 +268,7 @@ def test_upgrade_tool_writes_slim_mmdet3_file(tmp_path: Path,
         (f'module.{k}', v) for k, v in checkpoint['state_dict'].items())
     torch.save(checkpoint, source)
 
-    out = upgrade_tool.main([
+    out = upgrade_mmdet2_detector.main([
         str(REPO_ROOT / 'configs' / 'faster_rcnn_rla_r50.py'),
         str(source),
         str(tmp_path / 'out' / 'faster_rcnn_rla_r50_coco.pth')
@@ -311,8 +284,7 @@ def test_upgrade_tool_writes_slim_mmdet3_file(tmp_path: Path,
     assert set(upgraded['state_dict']) == set(shapes)
 
 
-def test_upgrade_tool_lists_mismatched_keys(tmp_path: Path,
-                                            upgrade_tool: ModuleType):
+def test_upgrade_tool_lists_mismatched_keys(tmp_path: Path):
     shapes = mmdet2_detector_shapes('retinanet', 50, False)
     shapes['bbox_head.retina_cls.weight'] = (720, 256, 1, 1)
     shapes['bbox_head.conv_cls.weight'] = shapes.pop(
@@ -321,7 +293,7 @@ def test_upgrade_tool_lists_mismatched_keys(tmp_path: Path,
     torch.save(mmdet2_checkpoint(shapes, COCO_CLASSES), source)
     config = str(REPO_ROOT / 'configs' / 'retinanet_rla_r50.py')
     with pytest.raises(SystemExit) as error:
-        upgrade_tool.main([config, str(source), str(tmp_path / 'out.pth')])
+        upgrade_mmdet2_detector.main([config, str(source), str(tmp_path / 'out.pth')])
     message = str(error.value)
     assert 'bbox_head.retina_reg.weight' in message  # missing
     assert 'bbox_head.conv_cls.weight' in message  # unexpected
@@ -330,15 +302,14 @@ def test_upgrade_tool_lists_mismatched_keys(tmp_path: Path,
 
 
 @pytest.mark.parametrize('eca', [False, True])
-def test_imagenet_tool_keeps_exactly_the_backbone(tmp_path: Path,
-                                                  imagenet_tool: ModuleType,
-                                                  eca: bool, capsys):
+def test_imagenet_tool_keeps_exactly_the_backbone(tmp_path: Path, eca: bool,
+                                                  capsys):
     from rla_mm.models import RLAResNet
     source = tmp_path / ('ecanet50_rla_2215.pth.tar'
                          if eca else 'resnet50_rla_2283.pth.tar')
     torch.save(imagenet_checkpoint(50, eca), source)
 
-    out = imagenet_tool.main([str(source), str(tmp_path / 'rla_r50.pth')])
+    out = rla_imagenet2mmdet.main([str(source), str(tmp_path / 'rla_r50.pth')])
     printed = capsys.readouterr().out
     assert osp.basename(out) == f'rla_r50-{sha256_of(out)[:8]}.pth'
     assert f'SHA-256 {sha256_of(out)[:8]}' in printed
@@ -360,17 +331,15 @@ def test_imagenet_tool_keeps_exactly_the_backbone(tmp_path: Path,
     model.init_weights()
 
 
-def test_imagenet_tool_rejects_plain_resnet(tmp_path: Path,
-                                            imagenet_tool: ModuleType):
+def test_imagenet_tool_rejects_plain_resnet(tmp_path: Path):
     source = tmp_path / 'resnet50.pth'
     torch.save({'conv1.weight': torch.zeros(64, 3, 7, 7),
                 'layer1.0.conv1.weight': torch.zeros(64, 64, 1, 1)}, source)
     with pytest.raises(SystemExit, match='not an RLA-ResNet checkpoint'):
-        imagenet_tool.main([str(source), str(tmp_path / 'out.pth')])
+        rla_imagenet2mmdet.main([str(source), str(tmp_path / 'out.pth')])
 
 
-def test_unsafe_pickle_needs_the_flag(tmp_path: Path,
-                                      imagenet_tool: ModuleType):
+def test_unsafe_pickle_needs_the_flag(tmp_path: Path):
     """A file holding arbitrary objects (here the training script's
     argparse.Namespace) is refused unless the user vouches for it."""
     checkpoint = imagenet_checkpoint(50, False)
@@ -379,6 +348,6 @@ def test_unsafe_pickle_needs_the_flag(tmp_path: Path,
     torch.save(checkpoint, source)
     out_file = str(tmp_path / 'rla_r50.pth')
     with pytest.raises(SystemExit, match='--trust-pickle'):
-        imagenet_tool.main([str(source), out_file])
-    out = imagenet_tool.main([str(source), out_file, '--trust-pickle'])
+        rla_imagenet2mmdet.main([str(source), out_file])
+    out = rla_imagenet2mmdet.main([str(source), out_file, '--trust-pickle'])
     assert 'args' not in torch.load(out, weights_only=True)

@@ -2,7 +2,9 @@
 from pathlib import Path
 from typing import Tuple
 
-from .tool_helpers import TOOLS, read_scalars, run_tool, write_config
+from rla_mm.utils.runs import read_scalars
+
+from .tool_helpers import TOOLS, run_tool, write_config
 
 LOGGED = ('loss', 'loss_cls', 'loss_bbox', 'lr')
 

@@ -1,12 +1,12 @@
 """tools/train.py and tools/test.py end to end on the tiny shapes dataset."""
-import json
 import pickle
 from pathlib import Path
 
 from rla_mm.utils.preflight import RLA_RELEASE_URL
+from rla_mm.utils.runs import read_scalars, read_test_metrics
 
-from .tool_helpers import (RELEASED_CHECKPOINT, TOOLS, TrainedRun,
-                           read_scalars, run_tool, write_config)
+from .tool_helpers import (RELEASED_CHECKPOINT, TOOLS, TrainedRun, run_tool,
+                           write_config)
 
 
 def test_train_writes_checkpoint_and_logs(mask_rcnn_run: TrainedRun):
@@ -27,8 +27,7 @@ def test_test_tool_on_trained_checkpoint(mask_rcnn_run: TrainedRun,
     ]
     run_tool(test + ['--out', out, '--show-dir', 'painted'], cwd=tmp_path)
 
-    (metrics_file, ) = work_dir.glob('*/*.json')
-    metrics = json.loads(metrics_file.read_text())
+    metrics = read_test_metrics(work_dir)
     for name in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP',
                  'coco/segm_mAP_50'):
         assert 0 <= metrics[name] <= 1, name

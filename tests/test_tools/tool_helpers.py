@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS = REPO_ROOT / 'tools'
-HERE = Path(__file__).resolve().parent
+from rla_mm.utils.runs import TOOLS_DIR, run_command
+
+TOOLS = Path(TOOLS_DIR)
+REPO_ROOT = TOOLS.parent
 CLASSES = ('square', 'bar')
 IMAGE_SIZE = 64
 
@@ -205,12 +206,13 @@ def write_config(path: Path,
 def tool_env(**overrides: str) -> Dict[str, str]:
     """Environment for a tool subprocess.
 
-    The repo and this folder are importable, ``python`` in the shell scripts
-    is this interpreter, and each process computes on one thread: on the
-    small shared machines that run the tests, more threads only contend.
+    The repo is importable (configs import ``tests.test_tools.*`` modules
+    through ``custom_imports``), ``python`` in the shell scripts is this
+    interpreter, and each process computes on one thread: on the small
+    shared machines that run the tests, more threads only contend.
     """
     env = dict(os.environ)
-    paths = [str(REPO_ROOT), str(HERE), env.get('PYTHONPATH', '')]
+    paths = [str(REPO_ROOT), env.get('PYTHONPATH', '')]
     env['PYTHONPATH'] = os.pathsep.join(p for p in paths if p)
     env['PATH'] = os.pathsep.join(
         [str(Path(sys.executable).parent),
@@ -232,28 +234,19 @@ def run_tool(
     """
     if args[0] == 'python':
         args = [sys.executable] + args[1:]
-    proc = subprocess.run([str(a) for a in args],
-                          cwd=cwd,
-                          env=env or tool_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    proc = run_command(
+        args,
+        env=env or tool_env(),
+        cwd=cwd,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        echo=False)
     if check and proc.returncode != 0:
         pytest.fail(f'{" ".join(map(str, args))} exited with '
                     f'{proc.returncode}:\n{proc.stdout[-3000:]}\n'
                     f'{proc.stderr[-6000:]}')
     return proc
-
-
-def read_scalars(work_dir: Path) -> List[dict]:
-    """The records of ``vis_data/scalars.json`` of every run in work_dir."""
-    records = []
-    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        records += [
-            json.loads(line) for line in path.read_text().splitlines()
-            if line.strip()
-        ]
-    return records
 
 
 # Where the RLA configs look for the released ImageNet weights; the tests

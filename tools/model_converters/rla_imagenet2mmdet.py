@@ -24,7 +24,6 @@ import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from checkpoint_io import add_output_arguments, load_checkpoint_file, publish
 from torch import Tensor
 
 from rla_mm.models import RLAResNet
@@ -32,6 +31,9 @@ from rla_mm.models.backbones.rla_resnet import repr_arch
 from rla_mm.utils.checkpoint import (CLASSIFIER_PREFIXES, WRAPPER_PREFIXES,
                                      CheckpointMismatchError,
                                      extract_state_dict, match_state_dict)
+from rla_mm.utils.checkpoint_io import (UnsafeCheckpointError,
+                                        load_checkpoint_file, publish)
+from rla_mm.utils.cli import add_output_arguments
 
 _BLOCK_KEY = re.compile(r'^stages\.(\d+)\.(\d+)\.conv1\.weight$')
 
@@ -137,7 +139,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> str:
     """Convert; return the path written."""
     args = parse_args(argv)
-    checkpoint = load_checkpoint_file(args.in_file, args.trust_pickle)
+    try:
+        checkpoint = load_checkpoint_file(args.in_file, args.trust_pickle)
+    except (FileNotFoundError, UnsafeCheckpointError) as error:
+        raise SystemExit(str(error)) from None
     try:
         converted = convert(checkpoint, args.in_file)
     except ValueError as error:

@@ -40,10 +40,12 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from checkpoint_io import add_output_arguments, load_checkpoint_file, publish
 from mmengine.config import Config
 
 from rla_mm.utils.checkpoint import extract_state_dict
+from rla_mm.utils.checkpoint_io import (UnsafeCheckpointError,
+                                        load_checkpoint_file, publish)
+from rla_mm.utils.cli import add_output_arguments
 
 
 def check_fits(state_dict: Mapping, config: str) -> None:
@@ -101,7 +103,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> str:
     """Check and upgrade; return the path written."""
     args = parse_args(argv)
-    checkpoint = load_checkpoint_file(args.in_file, args.trust_pickle)
+    try:
+        checkpoint = load_checkpoint_file(args.in_file, args.trust_pickle)
+    except (FileNotFoundError, UnsafeCheckpointError) as error:
+        raise SystemExit(str(error)) from None
     upgraded = upgrade(checkpoint, osp.basename(args.in_file))
     try:
         check_fits(upgraded['state_dict'], args.config)

@@ -1,4 +1,4 @@
-"""Reading and publishing checkpoint files, shared by the converters.
+"""Reading and publishing checkpoint files, shared by the model converters.
 
 Files are read with ``torch.load(weights_only=True)``: tensors and plain
 Python containers only, no arbitrary code run by unpickling. The released
@@ -6,7 +6,6 @@ RLA-Net files need nothing more (the ImageNet files hold ``epoch``, ``arch``,
 ``state_dict``, ``best_acc1`` and ``optimizer``; mmdet 2.x detector files
 ``meta`` with strings and numbers, ``state_dict`` and ``optimizer``).
 """
-import argparse
 import hashlib
 import os
 import os.path as osp
@@ -15,35 +14,29 @@ from typing import Any, Tuple
 
 import torch
 
+# The converters' flag that turns weights-only loading off.
 UNSAFE_FLAG = '--trust-pickle'
 
 
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the converters' ``out_file`` and ``--trust-pickle`` arguments."""
-    parser.add_argument(
-        'out_file',
-        help='output path; the first 8 hex digits of its SHA-256 are '
-        'appended to its stem')
-    parser.add_argument(
-        UNSAFE_FLAG, action='store_true',
-        help='unpickle objects that weights-only loading refuses (can run '
-        'code: only for files from a source you trust)')
+class UnsafeCheckpointError(ValueError):
+    """A file holds objects that weights-only loading refuses to build."""
 
 
 def load_checkpoint_file(path: str, trust_pickle: bool = False) -> Any:
     """Load ``path`` on CPU, weights-only unless ``trust_pickle``.
 
     Raises:
-        SystemExit: If the file holds objects that weights-only loading
-            refuses, naming them and the flag that allows them.
+        FileNotFoundError: If there is no such file.
+        UnsafeCheckpointError: If the file holds objects that weights-only
+            loading refuses, naming them and the flag that allows them.
     """
     if not osp.isfile(path):
-        raise SystemExit(f'{path} does not exist.')
+        raise FileNotFoundError(f'{path} does not exist.')
     try:
         return torch.load(path, map_location='cpu',
                           weights_only=not trust_pickle)
     except pickle.UnpicklingError as error:
-        raise SystemExit(
+        raise UnsafeCheckpointError(
             f'{path} holds Python objects that torch.load(weights_only=True) '
             f'refuses to build:\n{error}\nOnly if you trust where the file '
             f'comes from, rerun with {UNSAFE_FLAG}: it is then unpickled '

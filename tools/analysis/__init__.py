@@ -1,0 +1,1 @@
+"""Analysis tools: FLOPs and the backbone benchmark."""

@@ -1,0 +1,1 @@
+"""Miscellaneous tools (the demo dataset)."""

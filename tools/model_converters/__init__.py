@@ -1,0 +1,1 @@
+"""Checkpoint converters: released RLA-Net files to mmdet 3.x ones."""

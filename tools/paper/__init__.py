@@ -1,0 +1,1 @@
+"""The paired-experiment kit: baseline and RLA runs, their report."""
