@@ -1,74 +1,155 @@
-"""The model-zoo files agree with the configs and with their sources."""
+"""The model zoo: the metafile agrees with the configs and with its sources,
+and configs/README.md shows what the metafile holds."""
 from pathlib import Path
-from types import ModuleType
+from typing import Dict, List
 
 import mmdet
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from rla_mm.paper.catalog import BACKBONES, DETECTORS, RLA_BACKBONES
+from rla_mm.paper.metafile import (MMDET, MMSEG, PAPER, ZooModel,
+                                   read_metafile, read_model_index)
+from rla_mm.paper.zoo_readme import generated_blocks, render, schedule
+from rla_mm.utils.runs import REPO_ROOT
+
+ROOT = Path(REPO_ROOT)
+README = ROOT / 'configs' / 'README.md'
 MMDET_CONFIGS = Path(mmdet.__file__).parent / '.mim' / 'configs'
 
 
 @pytest.fixture(scope='module')
-def models() -> dict:
-    index = yaml.safe_load((REPO_ROOT / 'model-index.yml').read_text())
+def zoo() -> Dict[str, ZooModel]:
+    return read_model_index(str(ROOT / 'model-index.yml'))
+
+
+def published(configs: Path, pattern: str) -> Dict[str, dict]:
+    """Every model of an installed codebase's metafiles, by name."""
     models = {}
-    for metafile in index['Import']:
-        meta = yaml.safe_load((REPO_ROOT / metafile).read_text())
-        collections = {c['Name'] for c in meta['Collections']}
-        for model in meta['Models']:
-            assert model['In Collection'] in collections
+    for path in configs.glob(pattern):
+        for model in yaml.safe_load(path.read_text())['Models']:
             models[model['Name']] = model
     return models
 
 
-def box_ap(model: dict) -> float:
-    (ap, ) = [r['Metrics']['box AP'] for r in model['Results']
-              if 'box AP' in r['Metrics']]
-    return ap
+def metrics_of(model: dict) -> Dict[str, float]:
+    results = model['Results']
+    metrics = {}
+    for result in results if isinstance(results, list) else [results]:
+        metrics.update(result['Metrics'])
+    return metrics
 
 
-def test_every_coco_config_is_listed(models: dict):
-    configs = sorted(p.stem for p in (REPO_ROOT / 'configs').glob('*.py'))
-    assert sorted(models) == configs
-    for name, model in models.items():
-        assert model['Config'] == f'configs/{name}.py'
-        assert (REPO_ROOT / model['Config']).is_file()
-        assert model['Metadata']['Epochs'] == 12
+def row_cells(text: str, needle: str) -> List[str]:
+    """The cells of the first table row that holds ``needle``."""
+    (row, *_) = [line for line in text.splitlines()
+                 if line.startswith('|') and needle in line]
+    return [cell.strip() for cell in row.strip('|').split('|')]
 
 
-def test_rla_results_are_the_papers(models: dict,
-                                    paper_results: ModuleType):
-    for (detector, backbone), paper in paper_results.PAPER_RLA.items():
-        model = models[f'{detector}_{backbone}']
-        assert 'paper' in model['Metadata']['Results from']
-        assert box_ap(model) == paper['bbox_mAP']
+def test_every_config_is_listed(zoo: Dict[str, ZooModel]):
+    configs = sorted(p.stem for p in (ROOT / 'configs').glob('*.py'))
+    assert sorted(zoo) == configs
+    for name, model in zoo.items():
+        assert model.config == f'configs/{name}.py'
+        assert schedule(model.metadata) in ('1x', '80k', '160k')
+
+
+def test_the_papers_detectors(zoo: Dict[str, ZooModel]):
+    """The 12 RLA detectors carry the paper's box AP, AP50 and AP75."""
+    for detector in DETECTORS.values():
+        for backbone in RLA_BACKBONES:
+            model = zoo[detector.config_name(backbone)]
+            assert model.results.source == PAPER
+            assert set(model.results.metrics) == {'box AP', 'AP50', 'AP75'}
+    # Spot checks against the paper's tables.
+    assert zoo['faster_rcnn_rla_r50'].results.metrics == {
+        'box AP': 38.8, 'AP50': 59.6, 'AP75': 42.0}
+    assert zoo['mask_rcnn_eca_rla_r101'].results.metrics['box AP'] == 42.9
 
 
 @pytest.mark.skipif(not MMDET_CONFIGS.is_dir(),
                     reason='mmdet installed without its model-zoo files')
-def test_baselines_are_mmdets(models: dict, paper_results: ModuleType):
-    """Our baseline numbers and weights are those of mmdet's own zoo."""
-    for (detector, backbone), expected in (
-            paper_results.MMDET_BASELINES.items()):
-        metafile = yaml.safe_load(
-            (MMDET_CONFIGS / detector / 'metafile.yml').read_text())
-        name = paper_results.MMDET_MODEL_NAMES[detector].format(
-            backbone=backbone)
-        (source, ) = [m for m in metafile['Models'] if m['Name'] == name]
-        metrics = {}
-        for result in source['Results']:
-            metrics.update(result['Metrics'])
-        assert metrics['box AP'] == expected['bbox_mAP']
-        assert metrics.get('mask AP') == expected.get('segm_mAP')
-        ours = models[f'{detector}_{backbone}']
-        assert ours['Weights'] == source['Weights']
-        assert box_ap(ours) == expected['bbox_mAP']
+def test_detection_baselines_are_mmdets(zoo: Dict[str, ZooModel]):
+    """Our baselines' numbers and weights are those of mmdet's own zoo."""
+    sources = published(MMDET_CONFIGS, '*/metafile.yml')
+    baselines = [m for m in zoo.values()
+                 if m.results and m.results.source == MMDET]
+    assert len(baselines) == 6
+    for model in baselines:
+        source = sources[model.results.source_model]
+        theirs = metrics_of(source)
+        assert model.results.metrics == {
+            k: theirs[k] for k in model.results.metrics}
+        assert model.weights == source['Weights']
 
 
-def test_readme_shows_the_papers_numbers(paper_results: ModuleType):
-    readme = (REPO_ROOT / 'configs' / 'README.md').read_text()
-    for (detector, backbone), paper in paper_results.PAPER_RLA.items():
-        assert f'[config]({detector}_{backbone}.py)' in readme
-        assert f'| {paper["bbox_mAP"]} |' in readme
+def test_segmentation_context_is_mmsegs(zoo: Dict[str, ZooModel]):
+    """Context numbers are cited exactly from mmseg's metafiles."""
+    import mmseg
+    configs = Path(mmseg.__file__).parent / '.mim' / 'configs'
+    if not configs.is_dir():
+        pytest.skip('mmseg installed without its model-zoo files')
+    sources = published(configs, '*/metafile.yaml')
+    cited = [(m, c) for m in zoo.values() for c in m.context]
+    assert {m.name for m, _ in cited} == {
+        'upernet_r50_160k_ade20k', 'upernet_r101_160k_ade20k',
+        'upernet_r50_80k_ade20k', 'fpn_r50_160k_ade20k',
+        'deeplabv3plus_r50_d8_80k_cityscapes'}
+    for model, context in cited:
+        assert model.results is None
+        assert context.source == MMSEG
+        assert context.metrics == metrics_of(sources[context.source_model])
+
+
+def test_readme_is_generated_from_the_metafile(zoo: Dict[str, ZooModel]):
+    readme = README.read_text()
+    assert render(readme, generated_blocks(zoo)) == readme, (
+        'configs/README.md is out of date: run python '
+        'tools/paper/zoo_readme.py')
+    for name in zoo:
+        assert f'({name}.py)' in readme
+    assert row_cells(readme, '(faster_rcnn_rla_r50.py)')[3:6] == [
+        '38.8', '59.6', '42.0']
+    assert row_cells(readme, '`fpn_r50_4xb4-160k_ade20k-512x512`')[-2:] == [
+        '37.49', '39.09']
+
+
+def test_readme_changes_with_the_metafile(zoo: Dict[str, ZooModel],
+                                          tmp_path: Path):
+    metafile = yaml.safe_load((ROOT / 'configs' / 'metafile.yml').read_text())
+    for model in metafile['Models']:
+        if model['Name'] == 'retinanet_rla_r101':
+            model['Results'][0]['Metrics']['box AP'] = 99.9
+    path = tmp_path / 'metafile.yml'
+    path.write_text(yaml.safe_dump(metafile))
+    changed = render(README.read_text(), generated_blocks(read_metafile(path)))
+    assert row_cells(changed, '(retinanet_rla_r101.py)')[3] == '99.9'
+    # RetinaNet RLA-R-101 against mmdet's 38.5.
+    assert '+61.4' in changed
+
+
+def test_generator_refuses_what_it_cannot_place(zoo: Dict[str, ZooModel]):
+    unknown = ZooModel('yolox_rla_r50', 'configs/yolox_rla_r50.py',
+                       'RLA-Net', {})
+    with pytest.raises(ValueError, match=r"in no table: \['yolox_rla_r50'\]"):
+        generated_blocks({**zoo, unknown.name: unknown})
+    with pytest.raises(ValueError, match='generated blocks'):
+        render('# no blocks here\n', generated_blocks(zoo))
+
+
+def test_metafile_errors_name_the_fix(tmp_path: Path):
+    path = tmp_path / 'metafile.yml'
+    path.write_text(yaml.safe_dump(dict(
+        Collections=[dict(Name='RLA-Net')],
+        Models=[dict(Name='m', Config='configs/m.py', **{
+            'In Collection': 'RLA-Net',
+            'Metadata': {'Results from': 'a blog'},
+            'Results': [dict(Metrics={'box AP': 1.0})]})])))
+    with pytest.raises(ValueError, match='"Results from" is \'a blog\''):
+        read_metafile(str(path))
+
+
+def test_backbone_names_are_unique():
+    names = [b.name for b in BACKBONES.values()]
+    assert len(set(names)) == len(names)

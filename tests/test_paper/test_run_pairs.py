@@ -1,18 +1,20 @@
 """The paired-experiment kit: end to end on the demo pair, resumability,
-dry runs, and the table it writes."""
+seeds, dry runs for detection and segmentation, and the report."""
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import List, NamedTuple
 
 import pytest
 from matplotlib.image import imread
 
-KIT_DIR = Path(__file__).resolve().parents[2] / 'tools' / 'paper'
+from rla_mm.paper.catalog import DETECTORS, SEGMENTORS
+from rla_mm.paper.kit import (Pair, find_pairs, run_dir, unique_runs,
+                              unreported_seeds, write_report)
+from rla_mm.utils.runs import REPO_ROOT, run_command, tool_command
+from tools.paper import run_pairs
+
+CONFIGS = str(Path(REPO_ROOT) / 'configs')
 RUNS = ('mask_rcnn_r50_shapes', 'mask_rcnn_rla_r50_shapes')
 
 
@@ -23,13 +25,13 @@ class KitRun(NamedTuple):
     stdout: str
 
 
-def run_kit(args: List[str], cwd: Path) -> subprocess.CompletedProcess:
+def run_kit(args: List[str], cwd: Path):
     """``tools/paper/run_pairs.py`` with ``args``, one thread per process.
     """
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, str(KIT_DIR / 'run_pairs.py')] +
-                          args, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = run_command(tool_command('paper/run_pairs.py', *args),
+                       env=dict(OMP_NUM_THREADS='1'), cwd=cwd,
+                       capture_output=True, timeout=600, check=False,
+                       echo=False)
     if proc.returncode != 0:
         pytest.fail(f'run_pairs.py {" ".join(args)} exited with '
                     f'{proc.returncode}:\n{proc.stdout[-3000:]}\n'
@@ -38,13 +40,14 @@ def run_kit(args: List[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def train_starts(work_dir: Path, run: str) -> int:
-    """How many times training of ``run`` was started (one folder each)."""
-    return len(list((work_dir / run / 'train').glob('*_*/')))
+    """How many times training of ``run``, seed 0, was started."""
+    return len(list((work_dir / run / 'seed_0' / 'train').glob('*_*/')))
 
 
 @pytest.fixture(scope='module')
 def demo_kit(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
-    """The kit in demo mode: 8 + 2 images, 2 iterations per model."""
+    """The kit in demo mode: 8 + 2 images, 2 iterations per model, seed 0.
+    """
     root = tmp_path_factory.mktemp('kit')
     work_dir = root / 'pairs'
     command = [
@@ -56,34 +59,35 @@ def demo_kit(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     return KitRun(work_dir, command, proc.stdout)
 
 
-def test_demo_writes_table_csv_and_plot(demo_kit: KitRun):
+def test_demo_writes_tables_and_plot(demo_kit: KitRun):
     work_dir = demo_kit.work_dir
     for run in RUNS:
         assert train_starts(work_dir, run) == 1
-        metrics = json.loads((work_dir / run / 'metrics.json').read_text())
-        assert 0 <= metrics['bbox_mAP'] <= 1
-        assert 0 <= metrics['segm_mAP'] <= 1
+        metrics = json.loads(
+            (work_dir / run / 'seed_0' / 'metrics.json').read_text())
+        assert 0 <= metrics['coco/bbox_mAP'] <= 1
+        assert 0 <= metrics['coco/segm_mAP'] <= 1
+        trained = json.loads(
+            (work_dir / run / 'seed_0' / 'trained.json').read_text())
+        assert 'randomness.seed=0' in trained['command']
 
     with open(work_dir / 'pairs.csv') as f:
         rows = list(csv.DictReader(f))
-    # Baseline, RLA, difference; the paper has no demo numbers.
-    assert [(r['backbone'], r['source']) for r in rows] == [
-        ('R-50', 'ours'), ('RLA-R-50', 'ours'),
-        ('RLA-R-50 - R-50', 'ours, delta')
-    ]
-    baseline, rla, delta = rows
-    for key in ('bbox_mAP', 'bbox_mAP_50', 'segm_mAP'):
-        assert 0 <= float(baseline[key]) <= 100
-        assert float(delta[key]) == pytest.approx(
-            float(rla[key]) - float(baseline[key]), abs=0.051)
+    # One row per metric of the one pair; no paper numbers for the demo.
+    assert [r['metric'] for r in rows][:2] == ['coco/bbox_mAP',
+                                                'coco/bbox_mAP_50']
+    box = rows[0]
+    assert (box['baseline'], box['rla'], box['n']) == ('R-50', 'RLA-R-50',
+                                                        '1')
+    assert box['ci_low'] == '' and box['paper_rla'] == ''
+    assert float(box['delta_mean']) == pytest.approx(
+        float(box['rla_mean']) - float(box['baseline_mean']))
+    with open(work_dir / 'pairs_seeds.csv') as f:
+        seeds = list(csv.DictReader(f))
+    assert {s['seed'] for s in seeds} == {'0'}
 
     markdown = (work_dir / 'pairs.md').read_text()
-    table = [line for line in markdown.splitlines() if line.startswith('|')]
-    assert table[0].split('|')[1:-1] == [
-        ' Detector ', ' Backbone ', ' Source ', ' box AP ', ' AP50 ',
-        ' AP75 ', ' APs ', ' APm ', ' APl ', ' mask AP '
-    ]
-    assert len(table) == 2 + len(rows)
+    assert '**Single seed (n = 1).**' in markdown
     assert markdown in demo_kit.stdout
 
     image = imread(work_dir / 'pairs.png')
@@ -93,19 +97,19 @@ def test_demo_writes_table_csv_and_plot(demo_kit: KitRun):
 def test_finished_runs_are_not_run_again(demo_kit: KitRun):
     """A second call only rewrites the report; a changed setting is
     reported, not silently mixed in."""
-    proc = run_kit(
-        demo_kit.command + ['randomness.seed=1'], demo_kit.work_dir.parent)
+    proc = run_kit(demo_kit.command + ['default_hooks.logger.interval=1'],
+                   demo_kit.work_dir.parent)
     for run in RUNS:
-        assert f'# {run}: finished, skipped' in proc.stdout
+        assert f'# {run}, seed 0: finished, skipped' in proc.stdout
         assert train_starts(demo_kit.work_dir, run) == 1
-        assert f'WARNING: {run} was trained with a different command' in (
+        assert f'WARNING: {run}, seed 0 was trained with a different' in (
             proc.stderr)
     assert '\n+ ' not in proc.stdout
 
 
 def test_interrupted_run_resumes_where_it_stopped(demo_kit: KitRun):
     """Stopped after training, before testing: only the test runs."""
-    metrics_file = demo_kit.work_dir / RUNS[1] / 'metrics.json'
+    metrics_file = demo_kit.work_dir / RUNS[1] / 'seed_0' / 'metrics.json'
     metrics_file.unlink()
     proc = run_kit(demo_kit.command, demo_kit.work_dir.parent)
     commands = [line for line in proc.stdout.splitlines()
@@ -115,37 +119,91 @@ def test_interrupted_run_resumes_where_it_stopped(demo_kit: KitRun):
     assert train_starts(demo_kit.work_dir, RUNS[1]) == 1
 
 
-def test_dry_run_prints_the_commands(run_pairs: ModuleType, tmp_path: Path,
-                                     capsys, monkeypatch):
+def fake_run(work_dir: Path, pair: Pair, twin: str, seed: int,
+             mIoU: float) -> None:
+    """The files a finished segmentation run leaves, with one mIoU."""
+    folder = Path(run_dir(str(work_dir), getattr(pair, twin), seed))
+    folder.mkdir(parents=True)
+    (folder / 'metrics.json').write_text(json.dumps(
+        dict(mIoU=mIoU, mAcc=mIoU + 10, aAcc=80.0)))
+    scalars = folder / 'train' / '20240101_000000' / 'vis_data'
+    scalars.mkdir(parents=True)
+    (scalars / 'scalars.json').write_text(''.join(
+        json.dumps(r) + '\n' for r in (dict(loss=2.0, step=10),
+                                       dict(mIoU=mIoU, step=1))))
+
+
+def test_report_over_seeds(tmp_path: Path):
+    """Three seeds of a segmentation pair: the interval and its reading;
+    a finished seed left out of --seeds is found."""
+    (pair, ), _ = find_pairs([SEGMENTORS['upernet']], ['rla_r50'], CONFIGS)
+    for seed, (baseline, rla) in enumerate(
+            ((40.0, 41.0), (41.0, 41.8), (39.0, 40.2), (10.0, 90.0))):
+        fake_run(tmp_path, pair, 'baseline', seed, baseline)
+        fake_run(tmp_path, pair, 'rla', seed, rla)
+    paths = write_report([pair], [0, 1, 2], str(tmp_path), None, 0.95)
+    markdown = Path(paths[0]).read_text()
+    # Deltas 1.0, 0.8, 1.2: mean 1.0, sd 0.2, 95% half width 0.50.
+    (row, ) = [line for line in markdown.splitlines() if '| mIoU ' in line
+               and 'vs' in line]
+    assert '| +1.00 ' in row and '[+0.50, +1.50]' in row
+    assert '| RLA higher' in row
+    assert unreported_seeds(unique_runs([pair]), [0, 1, 2],
+                            str(tmp_path)) == {
+        'upernet_r50_160k_ade20k': [3], 'upernet_rla_r50_160k_ade20k': [3]}
+
+
+def test_dry_run_prints_the_commands_of_every_seed(tmp_path: Path, capsys,
+                                                   monkeypatch):
     # Where the RLA configs look for their ImageNet weights: nothing there.
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv('RLA_CHECKPOINT_DIR', raising=False)
     work_dir = tmp_path / 'pairs'
     run_pairs.main([
         '--dry-run', '--detectors', 'retinanet', '--backbones', 'rla_r50',
-        'eca_rla_r50', '--work-dir',
+        'eca_rla_r50', '--seeds', '0', '1', '--work-dir',
         str(work_dir)
     ])
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith('bash')]
-    # The shared baseline once, then each RLA model: train, then test.
+    # Per seed: the shared baseline once, then each RLA model, each trained
+    # then tested.
     runs = ('retinanet_r50', 'retinanet_rla_r50', 'retinanet_eca_rla_r50')
-    assert len(lines) == 2 * len(runs)
-    for index, run in enumerate(runs):
+    assert len(lines) == 2 * 2 * len(runs)
+    for index, (seed, run) in enumerate(
+            (seed, run) for seed in (0, 1) for run in runs):
         train, test = lines[2 * index:2 * index + 2]
-        run_dir = work_dir / run
-        assert train.startswith('bash ') and 'dist_train.sh' in train
-        assert f'configs/{run}.py 8 --work-dir {run_dir}/train --resume' in (
+        folder = work_dir / run / f'seed_{seed}'
+        assert 'dist_train.sh' in train
+        assert f'configs/{run}.py 8 --work-dir {folder}/train --resume' in (
             train)
+        assert train.endswith(f'--cfg-options randomness.seed={seed}')
         assert 'dist_test.sh' in test
-        assert f'"$(cat {run_dir}/train/last_checkpoint)" 8' in test
+        assert f'"$(cat {folder}/train/last_checkpoint)" 8' in test
+        assert test.endswith(f'randomness.seed={seed}')
     # The RLA models cannot start without their weights: said up front.
     assert 'resnet50_rla_2283.pth.tar' in out
     assert 'ecanet50_rla_2215.pth.tar' in out
     assert not work_dir.exists()
 
 
-def test_dry_run_with_slurm(run_pairs: ModuleType, tmp_path: Path, capsys):
+def test_dry_run_of_segmentation_pairs(tmp_path: Path, capsys):
+    run_pairs.main([
+        '--dry-run', '--segmentors', 'upernet', 'deeplabv3plus',
+        '--backbones', 'rla_r50', '--work-dir',
+        str(tmp_path)
+    ])
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith('bash') and 'dist_train.sh' in line]
+    # mmseg's recipes are 4-GPU batches.
+    assert [line.split('configs/')[1].split(' --')[0] for line in lines] == [
+        'upernet_r50_160k_ade20k.py 4', 'upernet_rla_r50_160k_ade20k.py 4',
+        'deeplabv3plus_r50_d8_80k_cityscapes.py 4',
+        'deeplabv3plus_rla_r50_d8_80k_cityscapes.py 4'
+    ]
+
+
+def test_dry_run_with_slurm(tmp_path: Path, capsys):
     run_pairs.main([
         '--dry-run', '--launcher', 'slurm', '--partition', 'gpu', '--gpus',
         '16', '--detectors', 'faster_rcnn', '--backbones', 'rla_r101',
@@ -159,25 +217,34 @@ def test_dry_run_with_slurm(run_pairs: ModuleType, tmp_path: Path, capsys):
     assert len(lines) == 4
     assert lines[0].startswith('GPUS=16 bash ')
     assert 'slurm_train.sh gpu faster_rcnn_r101 ' in lines[0]
-    assert lines[0].endswith(
-        '--resume --cfg-options env_cfg.dist_cfg.backend=gloo')
+    assert lines[0].endswith('--resume --cfg-options '
+                             'env_cfg.dist_cfg.backend=gloo randomness.seed=0')
     assert 'slurm_test.sh gpu faster_rcnn_r101 ' in lines[1]
 
 
-def test_slurm_needs_a_partition(run_pairs: ModuleType):
+@pytest.mark.parametrize('args, message', [
+    (['--launcher', 'slurm'], 'needs --partition'),
+    (['--seeds', '0', '0'], 'lists a seed twice'),
+    (['--cfg-options', 'randomness.seed=3'], 'with --seeds'),
+    (['--confidence', '95'], 'must be in'),
+    (['--demo', '--detectors', 'retinanet'], '--demo has one pair'),
+])
+def test_bad_arguments_are_refused(args: List[str], message: str, capsys):
     with pytest.raises(SystemExit):
-        run_pairs.parse_args(['--launcher', 'slurm'])
+        run_pairs.parse_args(args)
+    assert message in capsys.readouterr().err
 
 
-def test_pairs_share_their_baseline(run_pairs: ModuleType):
-    pairs = [
-        run_pairs.coco_pair('mask_rcnn', backbone)
-        for backbone in ('rla_r50', 'eca_rla_r50', 'rla_r101')
-    ]
-    names = [run.name for run in run_pairs.unique_runs(pairs)]
-    assert names == [
+def test_pairs_share_their_baseline_and_skip_missing_configs():
+    pairs, missing = find_pairs(
+        [DETECTORS['mask_rcnn'], SEGMENTORS['fpn']],
+        ['rla_r50', 'eca_rla_r50', 'rla_r101'], CONFIGS)
+    assert [run.name for run in unique_runs(pairs)] == [
         'mask_rcnn_r50', 'mask_rcnn_rla_r50', 'mask_rcnn_eca_rla_r50',
-        'mask_rcnn_r101', 'mask_rcnn_rla_r101'
+        'mask_rcnn_r101', 'mask_rcnn_rla_r101', 'fpn_r50_160k_ade20k',
+        'fpn_rla_r50_160k_ade20k', 'fpn_eca_rla_r50_160k_ade20k'
     ]
-    for run in run_pairs.unique_runs(pairs):
-        assert os.path.isfile(run.config)
+    # Semantic FPN has no R-101 configs.
+    assert missing == ['fpn_r101_160k_ade20k', 'fpn_rla_r101_160k_ade20k']
+    for run in unique_runs(pairs):
+        assert Path(run.config).is_file()

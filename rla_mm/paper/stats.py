@@ -1,0 +1,121 @@
+"""Paired statistics of a baseline and its RLA twin over seeds.
+
+Seed ``s`` of the baseline and seed ``s`` of its RLA twin form a pair; the
+difference of the twins is estimated by the mean of the per-seed deltas
+(RLA minus baseline) with a Student-t confidence interval on ``n - 1``
+degrees of freedom, the interval of a paired t-test.
+"""
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import stats
+
+SINGLE_SEED = 'single seed: one draw, no interval'
+NO_DIFFERENCE = 'no detectable difference at this n'
+RLA_HIGHER = 'RLA higher'
+RLA_LOWER = 'RLA lower'
+
+
+def sample_sd(values: Sequence[float]) -> Optional[float]:
+    """The sample standard deviation (``n - 1`` in the denominator).
+
+    Returns:
+        float, optional: None for fewer than two values, where it is not
+        defined.
+    """
+    if len(values) < 2:
+        return None
+    return float(np.std(values, ddof=1))
+
+
+def t_interval(values: Sequence[float],
+               confidence: float = 0.95) -> Optional[Tuple[float, float]]:
+    """Student-t confidence interval of the mean of ``values``.
+
+    Args:
+        values (Sequence[float]): Independent draws, e.g. per-seed deltas.
+        confidence (float): Coverage of the interval, in (0, 1).
+
+    Returns:
+        tuple[float, float], optional: (low, high); None for fewer than two
+        values, which give no estimate of the spread.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f'confidence must be in (0, 1), got {confidence}; '
+                         'e.g. 0.95 for a 95% interval.')
+    sd = sample_sd(values)
+    if sd is None:
+        return None
+    n = len(values)
+    half = stats.t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
+    centre = float(np.mean(values))
+    return centre - half, centre + half
+
+
+@dataclass(frozen=True)
+class PairedSummary:
+    """One metric of a pair over the seeds both twins finished.
+
+    Attributes:
+        n (int): Number of seeds (pairs).
+        baseline_mean (float): The baseline's mean.
+        baseline_sd (float, optional): Its sample sd; None when ``n < 2``.
+        rla_mean (float): The RLA twin's mean.
+        rla_sd (float, optional): Its sample sd; None when ``n < 2``.
+        delta_mean (float): Mean of the per-seed deltas, RLA minus baseline
+            (equal to ``rla_mean - baseline_mean``).
+        interval (tuple[float, float], optional): Confidence interval of
+            ``delta_mean``; None when ``n < 2``.
+        confidence (float): Coverage of ``interval``.
+    """
+    n: int
+    baseline_mean: float
+    baseline_sd: Optional[float]
+    rla_mean: float
+    rla_sd: Optional[float]
+    delta_mean: float
+    interval: Optional[Tuple[float, float]]
+    confidence: float
+
+    @property
+    def verdict(self) -> str:
+        """What the interval says, in words."""
+        if self.interval is None:
+            return SINGLE_SEED
+        low, high = self.interval
+        if low <= 0 <= high:
+            return NO_DIFFERENCE
+        return RLA_HIGHER if low > 0 else RLA_LOWER
+
+
+def paired_summary(baseline: Sequence[float],
+                   rla: Sequence[float],
+                   confidence: float = 0.95) -> PairedSummary:
+    """Means, spreads and the mean paired delta with its interval.
+
+    Args:
+        baseline (Sequence[float]): The baseline's values, one per seed.
+        rla (Sequence[float]): The RLA twin's values for the same seeds, in
+            the same order.
+        confidence (float): Coverage of the delta's interval, in (0, 1).
+
+    Returns:
+        PairedSummary: The summary; its interval is None for one seed.
+    """
+    if len(baseline) != len(rla) or not baseline:
+        raise ValueError(
+            'paired_summary needs one RLA value per baseline value, at least '
+            f'one each; got {len(baseline)} baseline and {len(rla)} RLA '
+            'values. Pass only the seeds both twins finished.')
+    deltas = [r - b for b, r in zip(baseline, rla)]
+    return PairedSummary(
+        n=len(deltas),
+        baseline_mean=float(np.mean(baseline)),
+        baseline_sd=sample_sd(baseline),
+        rla_mean=float(np.mean(rla)),
+        rla_sd=sample_sd(rla),
+        delta_mean=float(np.mean(deltas)),
+        interval=t_interval(deltas, confidence),
+        confidence=confidence)

@@ -1,0 +1,71 @@
+"""Paired statistics against numbers worked out by hand."""
+import pytest
+
+from rla_mm.paper.stats import (NO_DIFFERENCE, RLA_HIGHER, RLA_LOWER,
+                                SINGLE_SEED, paired_summary, sample_sd,
+                                t_interval)
+
+# Student t quantiles from the printed tables: t(0.975; 2 df), t(0.95; 2 df).
+T_975_2 = 4.303
+T_95_2 = 2.920
+
+
+def test_sample_sd_uses_n_minus_one():
+    # Deviations -1, 0, 1: (1 + 0 + 1) / (3 - 1) = 1.
+    assert sample_sd([1.0, 2.0, 3.0]) == pytest.approx(1.0)
+    assert sample_sd([5.0]) is None
+
+
+def test_t_interval_of_three_values():
+    # Mean 2, sd 1, standard error 1 / sqrt(3) = 0.57735.
+    low, high = t_interval([1.0, 2.0, 3.0])
+    assert low == pytest.approx(2 - T_975_2 * 0.57735, abs=1e-3)
+    assert high == pytest.approx(2 + T_975_2 * 0.57735, abs=1e-3)
+    low, high = t_interval([1.0, 2.0, 3.0], confidence=0.90)
+    assert high - low == pytest.approx(2 * T_95_2 * 0.57735, abs=1e-3)
+    assert t_interval([1.0]) is None
+    with pytest.raises(ValueError, match='confidence must be in'):
+        t_interval([1.0, 2.0], confidence=95)
+
+
+def test_paired_summary_of_the_issues_demo_seeds():
+    """Box AP of the demo pair, seeds 0-2, as issue 12 measured them."""
+    baseline = [47.6, 45.5, 38.2]
+    rla = [40.1, 37.3, 40.8]
+    summary = paired_summary(baseline, rla)
+    assert summary.n == 3
+    # Means 131.3 / 3 and 118.2 / 3; deltas -7.5, -8.2, +2.6.
+    assert summary.baseline_mean == pytest.approx(43.767, abs=1e-3)
+    assert summary.rla_mean == pytest.approx(39.4)
+    assert summary.delta_mean == pytest.approx(-4.367, abs=1e-3)
+    # Squared deviations of the baseline: 14.694 + 3.004 + 30.988 = 48.687,
+    # / 2 -> sd 4.934; of RLA: 0.49 + 4.41 + 1.96 = 6.86, / 2 -> sd 1.852.
+    assert summary.baseline_sd == pytest.approx(4.934, abs=1e-3)
+    assert summary.rla_sd == pytest.approx(1.852, abs=1e-3)
+    # Deltas' sd: (9.818 + 14.694 + 48.534) / 2 = 36.523 -> 6.0434; half
+    # width 4.303 * 6.0434 / sqrt(3) = 15.014.
+    low, high = summary.interval
+    assert low == pytest.approx(-4.367 - 15.014, abs=0.01)
+    assert high == pytest.approx(-4.367 + 15.014, abs=0.01)
+    assert summary.verdict == NO_DIFFERENCE
+
+
+def test_verdicts():
+    assert paired_summary([1.0], [2.0]).verdict == SINGLE_SEED
+    assert paired_summary([1.0], [2.0]).interval is None
+    # Deltas 1.0, 1.2, 0.8: mean 1, sd 0.2, half width 4.303 * 0.1155.
+    higher = paired_summary([10.0, 20.0, 30.0], [11.0, 21.2, 30.8])
+    assert higher.interval[0] == pytest.approx(1 - T_975_2 * 0.11547,
+                                               abs=1e-3)
+    assert higher.verdict == RLA_HIGHER
+    assert paired_summary([11.0, 21.2, 30.8],
+                          [10.0, 20.0, 30.0]).verdict == RLA_LOWER
+    # The same delta every seed: no spread, a zero-width interval.
+    assert paired_summary([1.0, 2.0], [2.0, 3.0]).interval == (1.0, 1.0)
+
+
+def test_unpaired_values_are_refused():
+    with pytest.raises(ValueError, match='one RLA value per baseline'):
+        paired_summary([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match='one RLA value per baseline'):
+        paired_summary([], [])
