@@ -6,7 +6,7 @@ mmengine's weight initialization.
 """
 import os.path as osp
 import re
-from typing import Any, List, NamedTuple
+from typing import Any, List, NamedTuple, Tuple
 
 # Any ``scheme://`` (http, torchvision, open-mmlab, s3, ...) is resolved by
 # mmengine's CheckpointLoader at load time, not read from the local disk.
@@ -37,7 +37,9 @@ def find_missing_checkpoints(cfg: Any,
     """Local ``Pretrained`` checkpoints named in ``cfg`` that do not exist.
 
     Walks nested dicts and lists for ``init_cfg`` entries (a dict or a list
-    of dicts) of ``type='Pretrained'``.
+    of dicts) of ``type='Pretrained'``, and for a model-level ``pretrained``
+    path (mmseg's segmentors hand it to their backbone) unless the backbone
+    names its own weights in its ``init_cfg``, which then win.
 
     Args:
         cfg: A config node, typically ``Config.model``.
@@ -53,6 +55,9 @@ def find_missing_checkpoints(cfg: Any,
             child_key = f'{key}.{name}'
             if name == 'init_cfg':
                 missing += _check_init_cfg(value, child_key)
+            elif (name == 'pretrained' and _is_missing_file(value)
+                  and not _names_pretrained(cfg.get('backbone'))):
+                missing.append(MissingCheckpoint(child_key, value))
             missing += find_missing_checkpoints(value, child_key)
     elif isinstance(cfg, (list, tuple)):
         for index, value in enumerate(cfg):
@@ -60,23 +65,38 @@ def find_missing_checkpoints(cfg: Any,
     return missing
 
 
-def _check_init_cfg(init_cfg: Any, key: str) -> List[MissingCheckpoint]:
-    """Missing local checkpoints of one ``init_cfg`` (a dict or a list)."""
+def _is_missing_file(path: Any) -> bool:
+    """Whether ``path`` is a local path with no file there."""
+    return (isinstance(path, str) and is_local_path(path)
+            and not osp.isfile(path))
+
+
+def _pretrained_entries(init_cfg: Any, key: str) -> List[Tuple[str, dict]]:
+    """The ``type='Pretrained'`` entries of an ``init_cfg`` and their keys.
+    """
     if isinstance(init_cfg, dict):
         entries = [(key, init_cfg)]
     elif isinstance(init_cfg, (list, tuple)):
         entries = [(f'{key}.{i}', c) for i, c in enumerate(init_cfg)]
     else:
         return []
-    missing = []
-    for entry_key, entry in entries:
-        if not isinstance(entry, dict) or entry.get('type') != 'Pretrained':
-            continue
-        path = entry.get('checkpoint')
-        if (isinstance(path, str) and is_local_path(path)
-                and not osp.isfile(path)):
-            missing.append(MissingCheckpoint(f'{entry_key}.checkpoint', path))
-    return missing
+    return [(k, c) for k, c in entries
+            if isinstance(c, dict) and c.get('type') == 'Pretrained']
+
+
+def _names_pretrained(module_cfg: Any) -> bool:
+    """Whether a module's config loads weights through its ``init_cfg``."""
+    return isinstance(module_cfg, dict) and bool(
+        _pretrained_entries(module_cfg.get('init_cfg'), 'init_cfg'))
+
+
+def _check_init_cfg(init_cfg: Any, key: str) -> List[MissingCheckpoint]:
+    """Missing local checkpoints of one ``init_cfg`` (a dict or a list)."""
+    return [
+        MissingCheckpoint(f'{entry_key}.checkpoint', entry['checkpoint'])
+        for entry_key, entry in _pretrained_entries(init_cfg, key)
+        if _is_missing_file(entry.get('checkpoint'))
+    ]
 
 
 def missing_checkpoints_message(missing: List[MissingCheckpoint]) -> str:

@@ -1,10 +1,11 @@
-"""Fixtures of the tool tests: the tiny dataset and one trained run."""
+"""Fixtures of the tool tests: the tiny datasets and one trained run."""
 from pathlib import Path
 
 import pytest
 import torch
 from .tool_helpers import (RELEASED_CHECKPOINT, TOOLS, TrainedRun, run_tool,
-                           write_config, write_shapes_dataset)
+                           write_config, write_seg_dataset,
+                           write_shapes_dataset)
 
 
 @pytest.fixture(scope='session')
@@ -12,6 +13,11 @@ def shapes_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp('shapes')
     write_shapes_dataset(root)
     return root
+
+
+@pytest.fixture(scope='session')
+def seg_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_seg_dataset(tmp_path_factory.mktemp('seg_shapes'))
 
 
 @pytest.fixture(scope='session')
@@ -36,3 +42,18 @@ def mask_rcnn_run(tmp_path_factory: pytest.TempPathFactory,
     train = ['python', TOOLS / 'train.py', config, '--work-dir', work_dir]
     run_tool(train + ['--cfg-options', override], cwd=run_dir)
     return TrainedRun(config, work_dir, work_dir / 'iter_2.pth')
+
+
+@pytest.fixture(scope='session')
+def seg_run(tmp_path_factory: pytest.TempPathFactory,
+            seg_root: Path) -> TrainedRun:
+    """Train the tiny RLA-R50 FCN (an mmseg config) for 3 iterations, with
+    a checkpoint after 2 to resume from."""
+    run_dir = tmp_path_factory.mktemp('fcn')
+    config = write_config(
+        run_dir / 'fcn_rla50_tiny.py', seg_root, model='fcn', iters=3,
+        checkpoint_interval=2)
+    work_dir = run_dir / 'work_dir'
+    run_tool(['python', TOOLS / 'train.py', config, '--work-dir', work_dir],
+             cwd=run_dir)
+    return TrainedRun(config, work_dir, work_dir / 'iter_3.pth')

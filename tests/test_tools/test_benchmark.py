@@ -61,3 +61,31 @@ def test_benchmark_prints_ratios(tmp_path):
     assert all(v > 0 for v in peak.values())
     detector = results['mask_rcnn']['Mask R-CNN train iter (s)']
     assert detector['rla'] > 0 and detector['resnet'] > 0
+
+
+def test_ratios_of_ablation_variants(bench):
+    times = {'rla': [2.0, 4.0], 'resnet': [1.0, 2.0],
+             'rla literal': [3.0, 5.0]}
+    summary = bench.summarize_rounds(times)
+    assert summary['ratio'] == 2.0
+    assert summary['ratio rla literal'] == 2.75
+    assert summary['ratio_min rla literal'] == 2.5
+    result = {'inference (s)': {**summary, **{
+        f'{key} {name}': summary[f'{key} rla literal']
+        for name in ('rla -fold', 'rla -fold -fuse')
+        for key in ('ratio', 'ratio_min', 'ratio_max')}}}
+    table = bench.format_ablation(result)
+    assert 'rla literal' in table and '2.750 (2.500-3.000)' in table
+
+
+def test_dilated_ablation_run(tmp_path):
+    out_json = tmp_path / 'bench.json'
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), '--shape', '1', '3', '48', '48',
+         '--repeats', '1', '--warmup', '0', '--dilated', '--ablation',
+         '--no-memory', '--json', str(out_json)],
+        capture_output=True, text=True, check=True, cwd=ROOT)
+    assert 'dilated=True' in proc.stdout and 'rla literal' in proc.stdout
+    train = json.loads(out_json.read_text())['R50']['train step (s)']
+    for variant in ('rla -fold', 'rla -fold -fuse', 'rla literal'):
+        assert train[f'ratio {variant}'] > 0

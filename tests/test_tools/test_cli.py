@@ -6,9 +6,10 @@ import pytest
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from rla_mm.utils.cli import (apply_resume, apply_test_time_aug,
-                              default_work_dir, enable_amp,
-                              enable_auto_scale_lr, init_cpu_distributed,
+from rla_mm.utils.cli import (apply_output, apply_resume,
+                              apply_test_time_aug, default_work_dir,
+                              enable_amp, enable_auto_scale_lr,
+                              enable_visualization, init_cpu_distributed,
                               load_config, shutdown_distributed)
 
 
@@ -112,3 +113,77 @@ def test_shutdown_distributed(tmp_path: Path):
     assert torch_dist.is_initialized()
     shutdown_distributed()
     assert not torch_dist.is_initialized()
+
+
+@pytest.fixture
+def seg_config() -> Config:
+    """The parts of an mmseg config that the test options edit."""
+    return Config(
+        dict(
+            default_scope='mmseg',
+            model=dict(type='EncoderDecoder'),
+            test_dataloader=dict(dataset=dict(pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs'),
+            ])),
+            test_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']),
+            default_hooks=dict(
+                visualization=dict(type='SegVisualizationHook')),
+            visualizer=dict(
+                type='SegLocalVisualizer',
+                vis_backends=[dict(type='LocalVisBackend')])))
+
+
+def test_apply_test_time_aug_segmentation(seg_config: Config):
+    apply_test_time_aug(seg_config)
+    assert seg_config.model.type == 'SegTTAModel'
+    assert seg_config.model.module == dict(type='EncoderDecoder')
+    tta = seg_config.test_dataloader.dataset.pipeline[-1]
+    assert tta.type == 'TestTimeAug'
+    # SegTTAModel keeps the first pass's ground truth: it must be unflipped.
+    assert [t.prob for t in tta.transforms[0]] == [0., 1.]
+    assert tta.transforms[1] == [dict(type='PackSegInputs')]
+
+
+def test_apply_test_time_aug_rejects_unknown_scope(seg_config: Config):
+    seg_config.default_scope = 'mmpretrain'
+    with pytest.raises(ValueError, match="'mmdet', 'mmseg'"):
+        apply_test_time_aug(seg_config)
+
+
+def test_apply_output(config_file: Path, seg_config: Config):
+    det_config = Config.fromfile(config_file)
+    det_config.test_evaluator = dict(type='CocoMetric')
+    apply_output(det_config, 'preds.pkl')
+    assert det_config.test_evaluator == [
+        dict(type='CocoMetric'),
+        dict(type='DumpDetResults', out_file_path='preds.pkl')
+    ]
+    with pytest.raises(ValueError, match='.pkl or .pickle'):
+        apply_output(det_config, 'preds')
+
+    apply_output(seg_config, 'label_maps')
+    assert seg_config.test_evaluator.output_dir == 'label_maps'
+    with pytest.raises(ValueError, match='folder'):
+        apply_output(seg_config, 'preds.pkl')
+    seg_config.test_evaluator = dict(type='CityscapesMetric')
+    with pytest.raises(ValueError, match='IoUMetric'):
+        apply_output(seg_config, 'label_maps')
+
+
+def test_enable_visualization_segmentation(seg_config: Config):
+    enable_visualization(seg_config, show=False, wait_time=2,
+                         show_dir='painted')
+    hook = seg_config.default_hooks.visualization
+    assert (hook.draw, hook.interval) == (True, 1)
+    assert 'show' not in hook
+    # <run dir>/vis_data/../painted: the run dir, as mmdet's hook does.
+    (backend, ) = seg_config.visualizer.vis_backends
+    assert backend.img_save_dir == osp.join('..', 'painted')
+    enable_visualization(seg_config, show=True, wait_time=3, show_dir=None)
+    assert (hook.show, hook.wait_time) == (True, 3)
+    del seg_config.default_hooks['visualization']
+    with pytest.raises(RuntimeError, match='SegVisualizationHook'):
+        enable_visualization(seg_config, show=True, wait_time=2,
+                             show_dir=None)

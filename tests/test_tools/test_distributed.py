@@ -2,7 +2,7 @@
 
 Runs with mmengine's default ``find_unused_parameters=False``, under which
 DDP fails in the second iteration if any parameter that requires grad got
-none in the first.
+none in the first: for a detector, and for a dilated segmentor.
 """
 import json
 import socket
@@ -23,6 +23,22 @@ def _dist_env() -> dict:
     return tool_env(PORT=str(port))
 
 
+def _replica_digests(work_dir: Path) -> list:
+    """What ReplicaDigestHook recorded on each rank."""
+    return [
+        json.loads((work_dir / f'replica_rank{r}.json').read_text())
+        for r in range(WORLD_SIZE)
+    ]
+
+
+def _changed(digests: dict) -> list:
+    """Names of the parameters and buffers that training changed."""
+    return [
+        name for name, digest in digests['after'].items()
+        if digest != digests['before'][name]
+    ]
+
+
 def test_ddp_replicas_stay_in_sync(shapes_root: Path, tmp_path: Path):
     config = write_config(
         tmp_path / 'mask_rcnn_rla50_ddp.py',
@@ -39,17 +55,11 @@ def test_ddp_replicas_stay_in_sync(shapes_root: Path, tmp_path: Path):
     ]
     run_tool(train + gloo, cwd=tmp_path, env=_dist_env())
 
-    ranks = [
-        json.loads((work_dir / f'replica_rank{r}.json').read_text())
-        for r in range(WORLD_SIZE)
-    ]
+    ranks = _replica_digests(work_dir)
     # Each rank trained on its own images; DDP kept the weights identical.
     assert ranks[0]['before'] == ranks[1]['before']
     assert ranks[0]['after'] == ranks[1]['after']
-    changed = [
-        name for name, digest in ranks[0]['after'].items()
-        if digest != ranks[0]['before'][name]
-    ]
+    changed = _changed(ranks[0])
     assert any(name.startswith('backbone.') for name in changed)
     assert any(name.startswith('roi_head.mask_head.') for name in changed)
 
@@ -63,3 +73,34 @@ def test_ddp_replicas_stay_in_sync(shapes_root: Path, tmp_path: Path):
     metrics = read_test_metrics(test_dir)
     assert 0 <= metrics['coco/bbox_mAP'] <= 1
     assert 0 <= metrics['coco/segm_mAP'] <= 1
+
+
+def test_ddp_dilated_upernet(seg_root: Path, tmp_path: Path):
+    """mmseg's output-stride-8 layout (strides (1, 2, 1, 1), dilations
+    (1, 1, 2, 4)) under UPerNet with an auxiliary head: every parameter gets
+    a gradient in each iteration, and the replicas stay in sync.
+
+    Two images per process: BN in the 1x1 pooling branch of UPerNet needs
+    more than one value per channel.
+    """
+    config = write_config(
+        tmp_path / 'upernet_rla50_d8_ddp.py',
+        seg_root,
+        model='upernet_d8',
+        batch_size=2,
+        imports=('rla_mm', 'tests.test_tools.replica_probe'),
+        extra="custom_hooks = [dict(type='ReplicaDigestHook')]\n"
+        'find_unused_parameters = False\n')
+    work_dir = tmp_path / 'work_dir'
+    run_tool([
+        'bash', TOOLS / 'dist_train.sh', config,
+        str(WORLD_SIZE), '--work-dir', work_dir, '--cfg-options',
+        'env_cfg.dist_cfg.backend=gloo'
+    ], cwd=tmp_path, env=_dist_env())
+
+    ranks = _replica_digests(work_dir)
+    assert ranks[0]['before'] == ranks[1]['before']
+    assert ranks[0]['after'] == ranks[1]['after']
+    changed = _changed(ranks[0])
+    for module in ('backbone.', 'decode_head.', 'auxiliary_head.'):
+        assert any(name.startswith(module) for name in changed), module

@@ -65,3 +65,26 @@ def test_missing_checkpoints_message():
     assert RLA_RELEASE_URL in message
     assert 'RLA_CHECKPOINT_DIR' in message
     assert '--cfg-options model.backbone.init_cfg.checkpoint=PATH' in message
+
+
+def test_model_level_pretrained(tmp_path: Path):
+    """mmseg's segmentors hand ``pretrained`` to the backbone; a backbone
+    ``init_cfg`` that names weights wins, so only then is it not needed."""
+    missing_file = str(tmp_path / 'missing.pth')
+    segmentor = dict(
+        type='EncoderDecoder',
+        pretrained=missing_file,
+        backbone=dict(type='RLAResNet', depth=50))
+    assert find_missing_checkpoints(segmentor) == [
+        MissingCheckpoint('model.pretrained', missing_file)
+    ]
+    segmentor['pretrained'] = 'open-mmlab://resnet50_v1c'
+    assert find_missing_checkpoints(segmentor) == []
+    present = tmp_path / 'rla.pth'
+    present.write_bytes(b'')
+    segmentor.update(
+        pretrained=missing_file,
+        backbone=dict(
+            type='RLAResNet',
+            init_cfg=dict(type='Pretrained', checkpoint=str(present))))
+    assert find_missing_checkpoints(segmentor) == []

@@ -2,6 +2,8 @@
 import pickle
 from pathlib import Path
 
+import pytest
+
 from rla_mm.utils.preflight import RLA_RELEASE_URL
 from rla_mm.utils.runs import read_scalars, read_test_metrics
 
@@ -40,11 +42,15 @@ def test_test_tool_on_trained_checkpoint(mask_rcnn_run: TrainedRun,
     assert len(list(work_dir.glob('*/painted/*.png'))) == 4
 
 
+@pytest.mark.parametrize('model', ['mask_rcnn', 'fcn'])
 def test_train_stops_early_on_missing_pretrained(shapes_root: Path,
-                                                 tmp_path: Path):
+                                                 seg_root: Path,
+                                                 tmp_path: Path, model: str):
+    """For a detection and a segmentation config alike."""
     config = write_config(
         tmp_path / 'needs_weights.py',
-        shapes_root,
+        seg_root if model == 'fcn' else shapes_root,
+        model=model,
         init_cfg=dict(type='Pretrained', checkpoint=RELEASED_CHECKPOINT))
     work_dir = tmp_path / 'work_dir'
     proc = run_tool(

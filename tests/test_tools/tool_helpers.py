@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import (Dict, List, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import pytest
@@ -32,6 +33,16 @@ _OBJECTS = (
 _COLORS = ((220, 40, 40), (40, 80, 220))
 
 
+def _render(objects: Sequence[Tuple[int, ...]]) -> Tuple[np.ndarray, ...]:
+    """An RGB image of ``objects`` on grey and its label map (0: none)."""
+    pixels = np.full((IMAGE_SIZE, IMAGE_SIZE, 3), 128, np.uint8)
+    labels = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    for label, x, y, w, h in objects:
+        pixels[y:y + h, x:x + w] = _COLORS[label]
+        labels[y:y + h, x:x + w] = label + 1
+    return pixels, labels
+
+
 def write_shapes_dataset(root: Path) -> Path:
     """Write 4 images of coloured boxes and their COCO annotations.
 
@@ -41,9 +52,8 @@ def write_shapes_dataset(root: Path) -> Path:
     (root / 'images').mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
     for image_id, objects in enumerate(_OBJECTS, start=1):
-        pixels = np.full((IMAGE_SIZE, IMAGE_SIZE, 3), 128, np.uint8)
+        pixels, _ = _render(objects)
         for label, x, y, w, h in objects:
-            pixels[y:y + h, x:x + w] = _COLORS[label]
             annotations.append(
                 dict(
                     id=len(annotations) + 1,
@@ -128,7 +138,7 @@ dataset = dict(
     filter_cfg=dict(filter_empty_gt=True, min_size=0),
 )
 train_dataloader = dict(
-    batch_size=1,
+    batch_size={batch_size},
     num_workers=0,
     persistent_workers=False,
     sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
@@ -166,41 +176,6 @@ log_processor = dict(window_size=1, by_epoch=False)
 randomness = dict(seed=0)
 """
 
-
-def write_config(path: Path,
-                 data_root: Path,
-                 model: str = 'mask_rcnn',
-                 iters: int = 2,
-                 checkpoint_interval: int = 2,
-                 init_cfg: Optional[dict] = None,
-                 imports: Sequence[str] = ('rla_mm', ),
-                 extra: str = '') -> Path:
-    """Write a tiny RLA-R50 ``model`` config ('mask_rcnn' or 'retinanet').
-
-    Args:
-        path (Path): The config file to write.
-        data_root (Path): Folder made by :func:`write_shapes_dataset`.
-        iters (int): Training iterations (``IterBasedTrainLoop``).
-        checkpoint_interval (int): Iterations between checkpoints.
-        init_cfg (dict, optional): The backbone's ``init_cfg``.
-        imports (Sequence[str]): Modules of ``custom_imports``.
-        extra (str): Config text appended at the end.
-    """
-    with_mask = model == 'mask_rcnn'
-    text = _CONFIG.format(
-        base=_BASES[model],
-        imports=list(imports),
-        init_cfg=init_cfg,
-        heads=_HEADS[model],
-        with_mask=with_mask,
-        size=IMAGE_SIZE,
-        data_root=f'{data_root.as_posix()}/',
-        classes=CLASSES,
-        metrics=['bbox', 'segm'] if with_mask else ['bbox'],
-        iters=iters,
-        checkpoint_interval=checkpoint_interval)
-    path.write_text(text + extra)
-    return path
 
 
 def tool_env(**overrides: str) -> Dict[str, str]:
@@ -255,7 +230,217 @@ RELEASED_CHECKPOINT = 'checkpoints/resnet50_rla_2283.pth.tar'
 
 
 class TrainedRun(NamedTuple):
-    """A finished ``tools/train.py`` run of the tiny Mask R-CNN."""
+    """A finished ``tools/train.py`` run: its config, work dir and last
+    checkpoint."""
     config: Path
     work_dir: Path
     checkpoint: Path
+
+
+def write_seg_dataset(root: Path) -> Path:
+    """Write the 4 images with their label maps in mmseg's standard layout.
+
+    ``img_dir/<name>.png`` and ``ann_dir/<name>.png`` (0 background, 1
+    square, 2 bar), read by mmseg's ``BaseSegDataset``.
+
+    Returns:
+        Path: ``root``.
+    """
+    for folder in ('img_dir', 'ann_dir'):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for index, objects in enumerate(_OBJECTS, start=1):
+        pixels, labels = _render(objects)
+        Image.fromarray(pixels).save(root / 'img_dir' / f'{index:02d}.png')
+        Image.fromarray(labels).save(root / 'ann_dir' / f'{index:02d}.png')
+    return root
+
+
+SEG_CLASSES = ('background', ) + CLASSES
+
+# Backbones of the segmentation configs: a plain one under an FCN head, and
+# mmseg's dilated layout (output stride 8) under UPerNet.
+SEG_MODELS = {
+    'fcn': """
+    backbone=dict(
+        type='RLAResNet',
+        depth=50,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        init_cfg={init_cfg!r}),
+    decode_head=dict(
+        type='FCNHead',
+        in_channels=2048,
+        in_index=3,
+        channels=16,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.0,
+        num_classes={num_classes},
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),""",
+    'upernet_d8': """
+    backbone=dict(
+        type='RLAResNet',
+        depth=50,
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4),
+        contract_dilation=True,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        init_cfg={init_cfg!r}),
+    decode_head=dict(
+        type='UPerHead',
+        in_channels=[256, 512, 1024, 2048],
+        in_index=[0, 1, 2, 3],
+        pool_scales=(1, 2, 3, 6),
+        channels=16,
+        dropout_ratio=0.0,
+        num_classes={num_classes},
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+    auxiliary_head=dict(
+        type='FCNHead',
+        in_channels=1024,
+        in_index=2,
+        channels=16,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.0,
+        num_classes={num_classes},
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4)),""",
+}
+
+_SEG_CONFIG = """\
+_base_ = 'mmseg::_base_/default_runtime.py'
+custom_imports = dict(imports={imports!r}, allow_failed_imports=False)
+
+# BN, not SyncBN: the tests run on CPU.
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=({size}, {size})),{model}
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=({size}, {size}), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+dataset = dict(
+    type='BaseSegDataset',
+    data_root='{data_root}',
+    data_prefix=dict(img_path='img_dir', seg_map_path='ann_dir'),
+    img_suffix='.png',
+    seg_map_suffix='.png',
+    metainfo=dict(
+        classes={classes!r},
+        palette=[[128, 128, 128], [220, 40, 40], [40, 80, 220]]),
+)
+train_dataloader = dict(
+    batch_size={batch_size},
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(**dataset, pipeline=train_pipeline),
+)
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(**dataset, test_mode=True, pipeline=test_pipeline),
+)
+test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_cfg = dict(type='TestLoop')
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters={iters})
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005))
+# A warmup whose state has to survive a resume.
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10)
+]
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=1, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False,
+        interval={checkpoint_interval}),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'),
+)
+log_processor = dict(window_size=1, by_epoch=False)
+randomness = dict(seed=0)
+"""
+
+
+def write_config(path: Path,
+                 data_root: Path,
+                 model: str = 'mask_rcnn',
+                 iters: int = 2,
+                 checkpoint_interval: int = 2,
+                 batch_size: int = 1,
+                 init_cfg: Optional[dict] = None,
+                 imports: Sequence[str] = ('rla_mm', ),
+                 extra: str = '') -> Path:
+    """Write a tiny RLA-R50 config of ``model``.
+
+    Args:
+        path (Path): The config file to write.
+        data_root (Path): Folder made by :func:`write_shapes_dataset` for
+            the detectors, by :func:`write_seg_dataset` for the segmentors.
+        model (str): A detector ('mask_rcnn' or 'retinanet', mmdet) or a
+            key of :data:`SEG_MODELS` (mmseg).
+        iters (int): Training iterations (``IterBasedTrainLoop``).
+        checkpoint_interval (int): Iterations between checkpoints.
+        batch_size (int): Training images per process.
+        init_cfg (dict, optional): The backbone's ``init_cfg``.
+        imports (Sequence[str]): Modules of ``custom_imports``.
+        extra (str): Config text appended at the end.
+    """
+    common = dict(
+        imports=list(imports),
+        size=IMAGE_SIZE,
+        batch_size=batch_size,
+        iters=iters,
+        checkpoint_interval=checkpoint_interval)
+    if model in SEG_MODELS:
+        text = _SEG_CONFIG.format(
+            model=SEG_MODELS[model].format(
+                init_cfg=init_cfg, num_classes=len(SEG_CLASSES)),
+            data_root=data_root.as_posix(),
+            classes=SEG_CLASSES,
+            **common)
+    else:
+        with_mask = model == 'mask_rcnn'
+        text = _CONFIG.format(
+            base=_BASES[model],
+            init_cfg=init_cfg,
+            heads=_HEADS[model],
+            with_mask=with_mask,
+            data_root=f'{data_root.as_posix()}/',
+            classes=CLASSES,
+            metrics=['bbox', 'segm'] if with_mask else ['bbox'],
+            **common)
+    path.write_text(text + extra)
+    return path
