@@ -1,3 +1,9 @@
-from .shapes import CATEGORIES, ShapesConfig, build_split, ensure_dataset
+from .shapes import (CATEGORIES, SEG_CLASSES, ShapesConfig, annotation_path,
+                     background_only_miou, build_split, ensure_dataset,
+                     label_maps, seg_map_dir)
 
-__all__ = ['CATEGORIES', 'ShapesConfig', 'build_split', 'ensure_dataset']
+__all__ = [
+    'CATEGORIES', 'SEG_CLASSES', 'ShapesConfig', 'annotation_path',
+    'background_only_miou', 'build_split', 'ensure_dataset', 'label_maps',
+    'seg_map_dir'
+]

@@ -1,21 +1,25 @@
-"""A synthetic COCO-format instance-segmentation dataset of rendered shapes.
+"""A synthetic dataset of rendered shapes for instance and semantic
+segmentation.
 
-The demo trains a detector in minutes on a CPU, offline, so it needs data
-that is small, quick to learn and still a real instance-segmentation task:
-circles, triangles, squares and stars of varied sizes, rotations and colours,
-partly occluding each other, on textured and noisy backgrounds.
+The demos train a detector and a segmentor in minutes on a CPU, offline, so
+they need data that is small, quick to learn and still a real task: circles,
+triangles, squares and stars of varied sizes, rotations and colours, partly
+occluding each other, on textured and noisy backgrounds.
 
-Every shape is a polygon (a circle is a 48-gon), so its annotation is exact.
-Shapes are painted in order, and a later shape hides the part of an earlier
-one below it: the earlier one's annotation is its *visible* region, computed
-exactly by polygon clipping. Each shape is cut into convex parts (a star into
-its inner pentagon and five tips), and subtracting a convex occluder from a
-convex part leaves disjoint convex pieces, so the visible region of a shape
-is a list of disjoint convex polygons: its COCO ``segmentation``, whose union
-is the mask and whose summed area is ``area``. A shape that nothing covers
-keeps its single outline polygon. A new shape is only placed if every shape
-under it keeps at least ``min_visible`` of its area, so no annotation is a
-sliver that no one could see.
+Every shape is a polygon (a circle is a 48-gon), rasterised by pycocotools,
+the rasteriser COCO evaluation uses, so the annotations are exact at the
+pixel level. Shapes are painted in order and a later shape hides the pixels
+of the earlier ones below it: each shape's annotation is its *visible* mask,
+stored as COCO RLE, from which ``area`` and ``bbox`` are computed. A new
+shape is only placed if every shape under it keeps at least ``min_visible``
+of its pixels, so no annotation is a sliver that no one could see.
+
+Each split is written twice over the same images: as COCO instances
+(``annotations/instances_{split}.json``) for mmdet's ``CocoDataset``, and as
+label maps in mmseg's format (``annotations/semantic_{split}/*.png``, one
+uint8 class index per pixel, 0 the background, the others ``SEG_CLASSES``)
+for mmseg's ``BaseSegDataset``. A label map is its image's visible masks
+painted with their category ids, so the two annotations always agree.
 
 Images are independent: image ``i`` of a split is drawn from a generator
 seeded by ``(seed, split, i)``, so a smaller dataset is a prefix of a larger
@@ -29,25 +33,28 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+import pycocotools.mask as mask_utils
 
 CATEGORIES: Tuple[str, ...] = ('circle', 'triangle', 'square', 'star')
+# The classes of the label maps: a pixel's value is its index here, which is
+# also the COCO category id of the shape seen there.
+SEG_CLASSES: Tuple[str, ...] = ('background', ) + CATEGORIES
 SPLITS: Tuple[str, ...] = ('train', 'val')
 CIRCLE_VERTICES = 48
 # Radius of a star's inner vertices relative to its outer ones.
 STAR_INNER_RATIO = 0.45
-# Convex pieces smaller than this (in pixels^2) are rounding noise.
-MIN_PIECE_AREA = 0.25
 # Minimum RGB distance of a shape's colour to the background and to shapes
 # it may overlap, so that every visible boundary can be seen.
 MIN_COLOUR_DISTANCE = 80.0
 PLACEMENT_TRIES = 20
 # Recorded in the annotation files; bump it when a change here changes the
 # files, so that datasets written before are rewritten instead of reused.
-GENERATOR_VERSION = 1
-# Sub-pixel samples per axis used to anti-alias the painted shapes.
+GENERATOR_VERSION = 2
+# Sub-pixels per axis used to anti-alias the painted shapes; odd, so that
+# the pixel centre, where the annotation samples, is one of them.
 PAINT_SUPERSAMPLE = 3
 
-Polygon = np.ndarray  # (K, 2) float64 vertices (x, y), counter-clockwise
+Polygon = np.ndarray  # (K, 2) float64 vertices (x, y)
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,8 @@ class ShapesConfig:
             ``image_size``.
         max_radius (float): Largest circumradius, as a fraction of
             ``image_size``.
-        min_visible (float): Fraction of its area every shape keeps visible,
-            in (0, 1].
+        min_visible (float): Fraction of its pixels every shape keeps
+            visible, in (0, 1].
         noise_std (float): Standard deviation of the pixel noise (0-255).
         seed (int): Seed of the whole dataset.
     """
@@ -105,27 +112,20 @@ class Shape:
 
     Attributes:
         category (int): Index into ``CATEGORIES``.
-        outline (Polygon): The full outline.
-        parts (list[Polygon]): Disjoint convex parts covering the outline.
+        outline (Polygon): The outline.
         colour (tuple[float, float, float]): RGB fill.
-        visible (list[Polygon]): Disjoint convex pieces left visible.
-        occluded (bool): Whether a later shape covers part of it.
+        mask (np.ndarray): (size, size) bool, the pixels of the outline.
+        visible (np.ndarray): (size, size) bool, the part of ``mask`` that
+            no later shape covers.
     """
     category: int
     outline: Polygon
-    parts: List[Polygon]
     colour: Tuple[float, float, float]
-    visible: List[Polygon]
-    occluded: bool = False
+    mask: np.ndarray
+    visible: np.ndarray
 
 
 # --------------------------------------------------------------- geometry --
-def polygon_area(polygon: Polygon) -> float:
-    """Signed area (shoelace); positive for counter-clockwise vertices."""
-    x, y = polygon[:, 0], polygon[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-
-
 def regular_polygon(center: Sequence[float], radius: float, num: int,
                     angle: float) -> Polygon:
     """``num`` vertices on a circle, counter-clockwise from ``angle``."""
@@ -135,8 +135,8 @@ def regular_polygon(center: Sequence[float], radius: float, num: int,
 
 
 def shape_geometry(category: str, center: Sequence[float], radius: float,
-                   angle: float) -> Tuple[Polygon, List[Polygon]]:
-    """Outline of a shape and its convex parts.
+                   angle: float) -> Polygon:
+    """Outline of a shape.
 
     Args:
         category (str): One of ``CATEGORIES``.
@@ -145,97 +145,30 @@ def shape_geometry(category: str, center: Sequence[float], radius: float,
         angle (float): Rotation in radians.
 
     Returns:
-        tuple[Polygon, list[Polygon]]: The outline and disjoint convex parts
-        whose union is the outline.
+        Polygon: The outline, a simple polygon.
     """
     if category == 'star':
         outer = regular_polygon(center, radius, 5, angle)
         inner = regular_polygon(center, radius * STAR_INNER_RATIO, 5,
                                 angle + np.pi / 5)
-        outline = np.stack([outer, inner], axis=1).reshape(-1, 2)
-        tips = [np.stack([inner[i - 1], outer[i], inner[i]]) for i in range(5)]
-        return outline, [inner] + tips
+        return np.stack([outer, inner], axis=1).reshape(-1, 2)
     num = {'circle': CIRCLE_VERTICES, 'triangle': 3, 'square': 4}
     if category not in num:
         raise ValueError(f'unknown shape {category!r}; choose from '
                          f'{CATEGORIES}.')
-    outline = regular_polygon(center, radius, num[category], angle)
-    return outline, [outline]
+    return regular_polygon(center, radius, num[category], angle)
 
 
-def clip_half_plane(polygon: Polygon, start: np.ndarray, end: np.ndarray,
-                    keep_left: bool) -> Polygon:
-    """Clip a convex polygon to one side of the line through start and end.
+def rasterize(polygon: Polygon, size: int) -> np.ndarray:
+    """The pixels of a (size, size) image inside ``polygon``, as COCO
+    evaluation decodes a polygon annotation (pixel ``(i, j)`` spans
+    ``[j, j+1) x [i, i+1)``).
 
     Returns:
-        Polygon: The part on the left of ``start -> end`` (the inside of a
-        counter-clockwise polygon's edge) if ``keep_left``, else the part on
-        the right; (0, 2) if empty.
+        np.ndarray: (size, size) bool.
     """
-    direction = end - start
-    side = (direction[0] * (polygon[:, 1] - start[1]) -
-            direction[1] * (polygon[:, 0] - start[0]))
-    if not keep_left:
-        side = -side
-    inside = side >= 0
-    if inside.all():
-        return polygon
-    out = []
-    for i in range(len(polygon)):
-        j = (i + 1) % len(polygon)
-        if inside[i]:
-            out.append(polygon[i])
-        if inside[i] != inside[j]:
-            t = side[i] / (side[i] - side[j])
-            out.append(polygon[i] + t * (polygon[j] - polygon[i]))
-    return np.array(out, dtype=np.float64).reshape(-1, 2)
-
-
-def _boxes_overlap(a: Polygon, b: Polygon) -> bool:
-    return bool((a.min(0) < b.max(0)).all() and (b.min(0) < a.max(0)).all())
-
-
-def subtract_convex(piece: Polygon, occluder: Polygon) -> List[Polygon]:
-    """``piece`` minus ``occluder`` (both convex) as disjoint convex pieces.
-
-    A point of ``piece`` outside ``occluder`` lies outside some edge of it;
-    the ``k``-th returned piece holds the points outside edge ``k`` and
-    inside every earlier edge, so the pieces are disjoint.
-    """
-    if not _boxes_overlap(piece, occluder):
-        return [piece]
-    overlap = piece
-    for k in range(len(occluder)):
-        overlap = clip_half_plane(overlap, occluder[k],
-                                  occluder[(k + 1) % len(occluder)], True)
-        if len(overlap) < 3:
-            return [piece]
-    if polygon_area(overlap) <= MIN_PIECE_AREA:
-        return [piece]
-    pieces = []
-    remaining = piece
-    for k in range(len(occluder)):
-        start, end = occluder[k], occluder[(k + 1) % len(occluder)]
-        outside = clip_half_plane(remaining, start, end, keep_left=False)
-        if len(outside) >= 3 and polygon_area(outside) > MIN_PIECE_AREA:
-            pieces.append(outside)
-        remaining = clip_half_plane(remaining, start, end, keep_left=True)
-        if len(remaining) < 3:
-            break
-    return pieces
-
-
-def subtract_shape(pieces: List[Polygon],
-                   occluder_parts: List[Polygon]) -> List[Polygon]:
-    """Disjoint convex ``pieces`` minus the union of convex occluder parts."""
-    for part in occluder_parts:
-        pieces = [p for piece in pieces for p in subtract_convex(piece, part)]
-    return pieces
-
-
-def pieces_area(pieces: List[Polygon]) -> float:
-    """Total area of disjoint polygons."""
-    return sum(abs(polygon_area(p)) for p in pieces)
+    rles = mask_utils.frPyObjects([polygon.ravel().tolist()], size, size)
+    return mask_utils.decode(rles)[..., 0].astype(bool)
 
 
 # -------------------------------------------------------------- rendering --
@@ -266,53 +199,25 @@ def render_background(rng: np.random.Generator, size: int) -> np.ndarray:
     return image
 
 
-def _coverage_window(parts: List[Polygon], size: int, supersample: int
-                     ) -> Tuple[Tuple[slice, slice], np.ndarray]:
-    """Coverage of ``parts`` inside their bounding window of the image."""
-    points = np.concatenate(parts)
-    x0, y0 = np.clip(np.floor(points.min(0)).astype(int), 0, size)
-    x1, y1 = np.clip(np.ceil(points.max(0)).astype(int), 0, size)
-    offsets = (np.arange(supersample) + 0.5) / supersample
-    xs = (np.arange(x0, x1)[:, None] + offsets).reshape(1, -1)
-    ys = (np.arange(y0, y1)[:, None] + offsets).reshape(-1, 1)
-    covered = np.zeros((ys.size, xs.size), bool)
-    for part in parts:
-        inside = np.ones_like(covered)
-        for start, end in zip(part, np.roll(part, -1, axis=0)):
-            inside &= ((end[0] - start[0]) * (ys - start[1]) -
-                       (end[1] - start[1]) * (xs - start[0])) >= 0
-        covered |= inside
-    covered = covered.reshape(y1 - y0, supersample, x1 - x0, supersample)
-    return (slice(y0, y1), slice(x0, x1)), covered.mean((1, 3))
-
-
-def coverage(parts: List[Polygon], size: int,
-             supersample: int = 1) -> np.ndarray:
-    """Fraction of each pixel covered by the union of convex ``parts``.
-
-    Pixel ``(i, j)`` spans ``[i, i+1) x [j, j+1)`` as in COCO, and is
-    sampled on a ``supersample`` x ``supersample`` grid of sub-pixel
-    centres. With ``supersample=1`` this is the pixel-centre test that
-    pycocotools uses to decode polygons.
+def paint_alpha(polygon: Polygon, size: int) -> np.ndarray:
+    """Fraction of each pixel's sub-pixels inside ``polygon``.
 
     Returns:
         np.ndarray: (size, size) float32 in [0, 1].
     """
-    result = np.zeros((size, size), np.float32)
-    if parts:
-        window, patch = _coverage_window(parts, size, supersample)
-        result[window] = patch
-    return result
+    fine = rasterize(polygon * PAINT_SUPERSAMPLE, size * PAINT_SUPERSAMPLE)
+    # INTER_AREA at an integer factor is the exact mean of each block.
+    return cv2.resize(fine.astype(np.float32), (size, size),
+                      interpolation=cv2.INTER_AREA)
 
 
-def paint(image: np.ndarray, parts: List[Polygon],
+def paint(image: np.ndarray, polygon: Polygon,
           colour: Sequence[float]) -> None:
-    """Blend ``colour`` over ``image`` (float RGB) where ``parts`` lie,
+    """Blend ``colour`` over ``image`` (float RGB) inside ``polygon``,
     anti-aliased."""
-    window, alpha = _coverage_window(parts, image.shape[0], PAINT_SUPERSAMPLE)
-    alpha = alpha[..., None].astype(np.float32)
-    image[window] = (image[window] * (1 - alpha) +
-                     alpha * np.asarray(colour, np.float32))
+    alpha = paint_alpha(polygon, image.shape[0])[..., None]
+    image *= 1 - alpha
+    image += alpha * np.asarray(colour, np.float32)
 
 
 # --------------------------------------------------------------- sampling --
@@ -333,7 +238,7 @@ def sample_shapes(rng: np.random.Generator, cfg: ShapesConfig,
     """Place shapes one over the other, keeping each one visible enough.
 
     Returns:
-        list[Shape]: In painting order, each with its visible pieces.
+        list[Shape]: In painting order, each with its visible mask.
     """
     size = cfg.image_size
     target = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
@@ -343,25 +248,21 @@ def sample_shapes(rng: np.random.Generator, cfg: ShapesConfig,
             category = int(rng.integers(len(CATEGORIES)))
             radius = rng.uniform(cfg.min_radius, cfg.max_radius) * size
             center = rng.uniform(radius, size - radius, size=2)
-            outline, parts = shape_geometry(CATEGORIES[category], center,
-                                            radius, rng.uniform(0, 2 * np.pi))
-            covered = [subtract_shape(s.visible, parts) for s in shapes]
+            outline = shape_geometry(CATEGORIES[category], center, radius,
+                                     rng.uniform(0, 2 * np.pi))
+            mask = rasterize(outline, size)
+            left = [s.visible & ~mask for s in shapes]
             if all(
-                    pieces_area(c) >= cfg.min_visible * pieces_area(s.parts)
-                    for c, s in zip(covered, shapes)):
+                    np.count_nonzero(v) >= cfg.min_visible * np.count_nonzero(
+                        s.mask) for v, s in zip(left, shapes)):
                 break
         else:
             break  # The image is too crowded for another shape.
-        hidden = [
-            pieces_area(s.visible) - pieces_area(c) > MIN_PIECE_AREA
-            for s, c in zip(shapes, covered)
-        ]
-        under = [np.array(s.colour) for s, h in zip(shapes, hidden) if h]
+        under = [np.array(s.colour) for s in shapes if (s.visible & mask).any()]
         colour = _sample_colour(rng, [background_colour] + under)
-        for shape, pieces, is_hidden in zip(shapes, covered, hidden):
-            if is_hidden:
-                shape.visible, shape.occluded = pieces, True
-        shapes.append(Shape(category, outline, parts, colour, list(parts)))
+        for shape, visible in zip(shapes, left):
+            shape.visible = visible
+        shapes.append(Shape(category, outline, colour, mask, mask.copy()))
     return shapes
 
 
@@ -376,30 +277,21 @@ def render_image(rng: np.random.Generator,
     image = render_background(rng, cfg.image_size)
     shapes = sample_shapes(rng, cfg, image.reshape(-1, 3).mean(0))
     for shape in shapes:
-        paint(image, shape.parts, shape.colour)
+        paint(image, shape.outline, shape.colour)
     image += rng.normal(0, cfg.noise_std, size=image.shape)
     return np.clip(np.round(image), 0, 255).astype(np.uint8), shapes
 
 
-def _flat(polygon: Polygon) -> List[float]:
-    return [round(float(v), 2) for v in polygon.reshape(-1)]
-
-
 def shape_annotation(shape: Shape) -> dict:
-    """COCO fields of a shape's visible region (no ids).
-
-    An unoccluded shape is its outline; an occluded one is the list of its
-    disjoint convex visible pieces.
-    """
-    polygons = shape.visible if shape.occluded else [shape.outline]
-    points = np.concatenate(polygons)
-    x0, y0 = points.min(0)
-    x1, y1 = points.max(0)
+    """COCO fields of a shape's visible mask (no ids): RLE, area, bbox."""
+    rle = mask_utils.encode(np.asfortranarray(shape.visible, np.uint8))
     return dict(
         category_id=shape.category + 1,
-        segmentation=[_flat(p) for p in polygons],
-        area=round(pieces_area(shape.visible), 2),
-        bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
+        segmentation=dict(
+            size=[int(v) for v in rle['size']],
+            counts=rle['counts'].decode('ascii')),
+        area=float(mask_utils.area(rle)),
+        bbox=[float(v) for v in mask_utils.toBbox(rle)],
         iscrowd=0)
 
 
@@ -449,26 +341,59 @@ def build_split(cfg: ShapesConfig, split: str
     return images, coco
 
 
+def label_maps(coco: Dict) -> List[np.ndarray]:
+    """The semantic label map of each image of a COCO dict.
+
+    Args:
+        coco (dict): COCO instances whose masks do not overlap, with category
+            ids from 1.
+
+    Returns:
+        list[np.ndarray]: Per entry of ``coco['images']``, in order, a
+        (height, width) uint8 map holding at each pixel the category id of
+        the annotation there, 0 where there is none.
+    """
+    maps = {
+        info['id']: np.zeros((info['height'], info['width']), np.uint8)
+        for info in coco['images']
+    }
+    for ann in coco['annotations']:
+        mask = mask_utils.decode(ann['segmentation']).astype(bool)
+        maps[ann['image_id']][mask] = ann['category_id']
+    return [maps[info['id']] for info in coco['images']]
+
+
+# ------------------------------------------------------------------ files --
 def annotation_path(root: str, split: str) -> str:
-    """Path of a split's annotation file under the dataset root."""
+    """Path of a split's COCO annotation file under the dataset root."""
     return osp.join(root, 'annotations', f'instances_{split}.json')
 
 
+def seg_map_dir(root: str, split: str) -> str:
+    """Folder of a split's label maps under the dataset root; a label map
+    has its image's file name."""
+    return osp.join(root, 'annotations', f'semantic_{split}')
+
+
 def write_dataset(root: str, cfg: ShapesConfig) -> None:
-    """Write ``{train,val}/*.png`` and ``annotations/instances_*.json``."""
+    """Write ``{train,val}/*.png``, their COCO instances
+    ``annotations/instances_*.json`` and label maps
+    ``annotations/semantic_*/*.png``."""
     for split in SPLITS:
         ann_file = Path(annotation_path(root, split))
         ann_file.unlink(missing_ok=True)
         images, coco = build_split(cfg, split)
-        image_dir = Path(root, split)
-        image_dir.mkdir(parents=True, exist_ok=True)
-        for stale in image_dir.glob('*.png'):
-            stale.unlink()
-        for image, info in zip(images, coco['images']):
+        image_dir, map_dir = Path(root, split), Path(seg_map_dir(root, split))
+        for folder in (image_dir, map_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            for stale in folder.glob('*.png'):
+                stale.unlink()
+        for image, label_map, info in zip(images, label_maps(coco),
+                                          coco['images']):
             cv2.imwrite(str(image_dir / info['file_name']),
                         cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            cv2.imwrite(str(map_dir / info['file_name']), label_map)
         # Annotations last: their presence marks a complete split.
-        ann_file.parent.mkdir(parents=True, exist_ok=True)
         with open(ann_file, 'w') as f:
             json.dump(coco, f)
 
@@ -491,8 +416,10 @@ def read_generator_config(root: str) -> Optional[ShapesConfig]:
                 or not isinstance(params, dict)):
             return None
         if not all(
-                osp.isfile(osp.join(root, split, image['file_name']))
-                for image in coco['images']):
+                osp.isfile(osp.join(folder, image['file_name']))
+                for image in coco['images']
+                for folder in (osp.join(root, split),
+                               seg_map_dir(root, split))):
             return None
         configs.append(params)
     if configs[0] != configs[1]:
@@ -518,3 +445,37 @@ def ensure_dataset(root: str, cfg: ShapesConfig, force: bool = False) -> bool:
         return False
     write_dataset(root, cfg)
     return True
+
+
+def background_only_miou(root: str, split: str = 'val') -> float:
+    """The mIoU of predicting background everywhere on a split's label maps.
+
+    The floor a trained segmentor must clearly beat: computed as mmseg's
+    ``IoUMetric`` computes it (classes absent from both prediction and
+    ground truth do not count).
+
+    Args:
+        root (str): Dataset root.
+        split (str): 'train' or 'val'.
+
+    Returns:
+        float: mIoU in percent, as ``IoUMetric`` reports it.
+    """
+    import torch
+    from mmseg.evaluation import IoUMetric
+
+    folder = seg_map_dir(root, split)
+    names = sorted(Path(folder).glob('*.png'))
+    if not names:
+        raise ValueError(f'no label maps in {folder}; write the dataset '
+                         'first (ensure_dataset).')
+    areas = []
+    for name in names:
+        label = torch.from_numpy(cv2.imread(str(name), cv2.IMREAD_UNCHANGED))
+        areas.append(
+            IoUMetric.intersect_and_union(
+                torch.zeros_like(label), label, len(SEG_CLASSES),
+                ignore_index=255))
+    totals = [sum(area) for area in zip(*areas)]
+    iou = IoUMetric.total_area_to_metrics(*totals, metrics=['mIoU'])['IoU']
+    return float(np.nanmean(iou) * 100)
