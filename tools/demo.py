@@ -167,14 +167,14 @@ def main() -> None:
         checkpoint = train(args.config, train_dir, args.data_root,
                            args.iters)
     with stage('[3/3] Testing', times, 'test'):
-        metrics_file = evaluate(args.config, checkpoint,
+        metrics_path = evaluate(args.config, checkpoint,
                                 osp.join(work_dir, 'test'), show_dir,
                                 args.data_root)
 
     plot_losses(
         read_json_lines(scalars_file(latest_run_dir(train_dir))), loss_curve,
         f'{osp.basename(args.config)}: training losses')
-    metrics = read_json_lines(metrics_file)[-1]
+    metrics = read_json_lines(metrics_path)[-1]
     predictions = sorted(glob(osp.join(show_dir, '*.png')))
 
     stages = ', '.join(f'{k} {format_duration(v)}' for k, v in times.items())
@@ -184,7 +184,7 @@ def main() -> None:
     print(format_ap_table(metrics))
     print('Outputs:')
     print(f'  checkpoint   {checkpoint}')
-    print(f'  metrics      {metrics_file}')
+    print(f'  metrics      {metrics_path}')
     print(f'  loss curve   {loss_curve}')
     print(f'  predictions  {show_dir} ({len(predictions)} images), e.g.')
     for path in predictions[:SHOWN_PREDICTIONS]:

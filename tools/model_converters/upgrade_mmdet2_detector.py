@@ -40,12 +40,11 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from mmengine.config import Config
-
 from rla_mm.utils.checkpoint import extract_state_dict
 from rla_mm.utils.checkpoint_io import (UnsafeCheckpointError,
                                         load_checkpoint_file, publish)
 from rla_mm.utils.cli import add_output_arguments
+from rla_mm.utils.codebases import read_config
 
 
 def check_fits(state_dict: Mapping, config: str) -> None:
@@ -61,7 +60,7 @@ def check_fits(state_dict: Mapping, config: str) -> None:
     from mmdet.utils import register_all_modules
 
     register_all_modules()
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     model = MODELS.build(cfg.model)
     try:
         model.load_state_dict(state_dict, strict=True)
