@@ -166,8 +166,9 @@ def protocol(seeds: Sequence[int], confidence: float) -> str:
         'Protocol: in each pair the two configs differ only in the backbone; '
         'both twins are trained and tested with the same command line once '
         f'per seed (`randomness.seed`), {listed}, fixed before the runs. '
-        'Every finished seed is reported, none dropped. Delta = RLA minus baseline of the same seed; "sd" is the '
-        'sample standard deviation over seeds; the interval is the two-sided '
+        'Every finished seed is reported, none dropped. Delta = RLA minus '
+        'baseline of the same seed; "sd" is the sample standard deviation '
+        'over seeds; the interval is the two-sided '
         f'{confidence:.0%} Student-t interval of the mean delta on n - 1 '
         'degrees of freedom (a paired t-test). Values in percent.')
     if len(seeds) == 1:

@@ -11,8 +11,7 @@ import re
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..utils.preflight import RLA_RELEASE_URL
-from .catalog import (BACKBONES, DETECTION_METRICS, DETECTORS,
-                      SEGMENTATION_METRICS, SEGMENTORS, Family, Metric)
+from .catalog import BACKBONES, DETECTORS, SEGMENTORS, Family
 from .markdown import markdown_table
 from .metafile import MMDET, PAPER, SOURCE_LABELS, ZooModel
 
@@ -50,10 +49,9 @@ def family_models(
             yield backbone, zoo[name]
 
 
-def _metric_cells(model: ZooModel, metrics: Sequence[Metric]) -> List[str]:
+def _metric_cells(model: ZooModel, names: Sequence[str]) -> List[str]:
     values = model.results.metrics if model.results else {}
-    return [str(values[m.name]) if m.name in values else MISSING
-            for m in metrics]
+    return [str(values.get(name, MISSING)) for name in names]
 
 
 def _source_cell(model: ZooModel) -> str:
@@ -81,10 +79,9 @@ def _download_cell(model: ZooModel) -> str:
     return MISSING
 
 
-# The columns of the detection tables: a few of CocoMetric's.
-_DETECTION_COLUMNS = tuple(
-    m for m in DETECTION_METRICS
-    if m.name in ('box AP', 'AP50', 'AP75', 'mask AP'))
+# Metric columns of the tables: metric names of the metafile.
+DETECTION_COLUMNS = ('box AP', 'AP50', 'AP75', 'mask AP')
+SEGMENTATION_COLUMNS = ('mIoU', 'mIoU(ms+flip)', 'mAcc', 'aAcc')
 
 
 def detection_tables(zoo: Mapping[str, ZooModel]) -> str:
@@ -92,14 +89,14 @@ def detection_tables(zoo: Mapping[str, ZooModel]) -> str:
     """
     lines: List[str] = []
     header = (['Backbone', 'Lr schd', 'Mem (GB)'] +
-              [m.name for m in _DETECTION_COLUMNS] +
+              list(DETECTION_COLUMNS) +
               ['Results', 'Config', 'Download'])
     for family in DETECTORS.values():
         rows = [[
             BACKBONES[backbone].name,
             schedule(model.metadata),
             str(model.metadata.get('Training Memory (GB)', MISSING)),
-            *_metric_cells(model, _DETECTION_COLUMNS),
+            *_metric_cells(model, DETECTION_COLUMNS),
             _source_cell(model),
             _config_cell(model),
             _download_cell(model),
@@ -153,19 +150,20 @@ def differences_table(zoo: Mapping[str, ZooModel]) -> List[str]:
 def segmentation_tables(zoo: Mapping[str, ZooModel]) -> str:
     """Our segmentation models, then the context numbers mmseg publishes."""
     header = (['Segmentor', 'Backbone', 'Lr schd'] +
-              [m.name for m in SEGMENTATION_METRICS] + ['Results', 'Config'])
+              list(SEGMENTATION_COLUMNS) + ['Results', 'Config', 'Download'])
     rows, context = [], []
     for family in SEGMENTORS.values():
         for backbone, model in family_models(family, zoo):
             rows.append([
                 family.title, BACKBONES[backbone].name,
                 schedule(model.metadata),
-                *_metric_cells(model, SEGMENTATION_METRICS),
-                _source_cell(model), _config_cell(model)
+                *_metric_cells(model, SEGMENTATION_COLUMNS),
+                _source_cell(model), _config_cell(model),
+                _download_cell(model)
             ])
             context += [(family, model, c) for c in model.context]
     lines = ['#### Our segmentation configs', ''] + markdown_table(
-        header, rows, 'll' + 'c' * (len(header) - 3) + 'l') + ['']
+        header, rows, 'll' + 'c' * (len(header) - 4) + 'll') + ['']
     names: List[str] = []
     for _, _, results in context:
         names += [n for n in results.metrics if n not in names]
