@@ -1,20 +1,20 @@
 """Registration of rla_mm's modules in OpenMMLab registries."""
 import importlib
 
-# Registries of optional OpenMMLab codebases that can use our backbones.
-OPTIONAL_MODEL_REGISTRIES = ('mmseg.registry', )
-
 
 def register_in_optional_registries() -> None:
-    """Register the backbones in every optional codebase that is installed.
+    """Register our modules in MMSegmentation's registries, if installed.
 
-    mmdet's ``MODELS`` gets them through the ``register_module`` decorator;
-    MMSegmentation is not a dependency, so it is only used when importable.
+    mmdet's registries get them through the ``register_module``
+    decorators. MMSegmentation is optional; its configs (``default_scope =
+    'mmseg'``) look types up in mmseg's registries, whose parent is
+    mmengine's root, not mmdet's.
     """
+    from rla_mm.engine import RNGStateHook
     from rla_mm.models import RLAResNet
-    for name in OPTIONAL_MODEL_REGISTRIES:
-        try:
-            registry = importlib.import_module(name).MODELS
-        except ImportError:
-            continue
-        registry.register_module(module=RLAResNet, force=True)
+    try:
+        registry = importlib.import_module('mmseg.registry')
+    except ImportError:
+        return
+    registry.MODELS.register_module(module=RLAResNet, force=True)
+    registry.HOOKS.register_module(module=RNGStateHook, force=True)

@@ -1,16 +1,6 @@
 # Mask R-CNN RLA-ResNet-50 on the synthetic shapes dataset, trained from
 # scratch on a CPU in minutes (what `make demo` runs): the ResNet-50 twin
-# mask_rcnn_r50_shapes.py with its backbone swapped, all else identical.
+# mask_rcnn_r50_shapes.py with its backbone swapped, all else identical (the
+# keys merge into the twin's backbone: depth, norms, frozen stages, init).
 _base_ = './mask_rcnn_r50_shapes.py'
-
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='RLAResNet',
-        depth=50,
-        rla_channels=32,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        init_cfg=None))
+model = dict(backbone=dict(type='RLAResNet', rla_channels=32))

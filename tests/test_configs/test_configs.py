@@ -1,5 +1,5 @@
 """Every shipped config loads, builds, and differs from its twin only where
-it should; an RLA backbone drops into an unmodified mmdet config."""
+it should; an RLA backbone drops into unmodified mmdet and mmseg configs."""
 import copy
 import os.path as osp
 from glob import glob
@@ -10,6 +10,8 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import init_default_scope
 
 import rla_mm  # noqa: F401  (registers RLAResNet)
 from rla_mm.datasets.shapes import CATEGORIES
@@ -37,6 +39,22 @@ def baseline_of(variant: str) -> str:
 
 RLA_PAIRS = [(f'{det}_{variant}.py', f'{det}_{baseline_of(variant)}.py')
              for det in DETECTORS for variant in RLA_VARIANTS]
+# Segmentation model -> (schedules with dataset, RLA variants).
+SEGMENTORS = {
+    'upernet': (('160k_ade20k', '80k_ade20k'), ('rla_r50', 'eca_rla_r50')),
+    'fpn': (('160k_ade20k', ), ('rla_r50', 'eca_rla_r50')),
+    'deeplabv3plus': (('d8_80k_cityscapes', ), ('rla_r50', 'eca_rla_r50')),
+}
+SEG_PAIRS = [(f'{seg}_{variant}_{sched}.py',
+              f'{seg}_{baseline_of(variant)}_{sched}.py')
+             for seg, (schedules, variants) in SEGMENTORS.items()
+             for sched in schedules for variant in variants]
+SEG_PAIRS.append(('upernet_rla_r101_160k_ade20k.py',
+                  'upernet_r101_160k_ade20k.py'))
+# Every key of a ResNet backbone config that the RLA twin must share.
+SHARED_BACKBONE_KEYS = ('depth', 'frozen_stages', 'norm_cfg', 'norm_eval',
+                        'out_indices', 'strides', 'dilations',
+                        'contract_dilation', 'num_stages', 'style')
 # Runnable configs; configs/_base_/ holds the snippets they inherit.
 SHIPPED = sorted(
     name for name in (
@@ -66,7 +84,9 @@ def build(name: str) -> torch.nn.Module:
     if name in _models:
         return _models[name]
     torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(load(name).model))
+    cfg = load(name)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = ROOT_MODELS.build(copy.deepcopy(cfg.model))
     if name in FORWARD_CONFIGS:
         _models[name] = model
     return model
@@ -77,11 +97,13 @@ def without_backbone(cfg: Config) -> dict:
     cfg_dict = copy.deepcopy(cfg.to_dict())
     del cfg_dict['model']['backbone']
     cfg_dict.pop('rla_backbone', None)
+    cfg_dict.pop('resnet_backbone', None)
     return cfg_dict
 
 
 def test_every_pair_is_shipped():
-    expected = {name for pair in RLA_PAIRS for name in pair} | set(DEMO_PAIR)
+    expected = {name for pair in RLA_PAIRS + SEG_PAIRS
+                for name in pair} | set(DEMO_PAIR)
     assert expected <= set(SHIPPED)
 
 
@@ -96,16 +118,17 @@ def test_config_loads_and_builds(name):
     assert type(model.backbone).__name__ == backbone.type
 
 
-@pytest.mark.parametrize('rla, baseline', RLA_PAIRS + [DEMO_PAIR])
+@pytest.mark.parametrize('rla, baseline', RLA_PAIRS + SEG_PAIRS + [DEMO_PAIR])
 def test_twins_differ_only_in_backbone(rla, baseline):
     assert without_backbone(load(rla)) == without_backbone(load(baseline))
     assert load(rla).model.backbone.type == 'RLAResNet'
     assert load(baseline).model.backbone.type == 'ResNet'
     rla_backbone, base_backbone = (load(rla).model.backbone,
                                    load(baseline).model.backbone)
-    for key in ('depth', 'frozen_stages', 'norm_cfg', 'norm_eval',
-                'out_indices'):
-        assert rla_backbone[key] == base_backbone[key], key
+    for key in SHARED_BACKBONE_KEYS:
+        assert rla_backbone.get(key) == base_backbone.get(key), key
+    assert set(rla_backbone) - set(base_backbone) <= {
+        'rla_channels', 'eca_kernel_sizes'}
 
 
 @pytest.mark.parametrize('det', DETECTORS)
@@ -131,6 +154,38 @@ def test_coco_1x_settings(det, variant):
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=16)
     assert cfg.train_dataloader.dataset.type == 'CocoDataset'
+
+
+@pytest.mark.parametrize('rla, baseline', SEG_PAIRS)
+def test_segmentation_settings(rla, baseline):
+    cfg, base = load(rla), load(baseline)
+    assert cfg.default_scope == 'mmseg'
+    variant = next(v for v in sorted(RLA_VARIANTS, key=len, reverse=True)
+                   if f'_{v}_' in rla)
+    depth, eca_kernel_sizes, checkpoint = RLA_VARIANTS[variant]
+    backbone = cfg.model.backbone
+    assert (backbone.depth, backbone.get('eca_kernel_sizes')) == (
+        depth, eca_kernel_sizes)
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=f'checkpoints/{checkpoint}')
+    assert base.model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=f'torchvision://resnet{depth}')
+    # mmseg's recipe otherwise: a model-level ResNetV1c file would be
+    # passed to both backbones.
+    assert cfg.model.pretrained is None and base.model.pretrained is None
+    assert backbone.norm_cfg == dict(type='SyncBN', requires_grad=True)
+    assert backbone.norm_eval is False and backbone.contract_dilation
+    if 'deeplabv3plus' in rla:
+        assert backbone.strides == (1, 2, 1, 1)
+        assert backbone.dilations == (1, 1, 2, 4)
+        assert cfg.train_cfg.max_iters == 80000
+        assert cfg.train_dataloader.dataset.type == 'CityscapesDataset'
+    else:
+        assert backbone.dilations == (1, 1, 1, 1)
+        assert cfg.train_cfg.max_iters == (160000 if '160k' in rla
+                                           else 80000)
+        assert cfg.train_dataloader.dataset.type == 'ADE20KDataset'
+    assert cfg.val_evaluator.type == 'IoUMetric'
 
 
 def test_checkpoint_dir_from_env_and_cfg_options(monkeypatch, tmp_path):
@@ -207,3 +262,76 @@ def test_backbone_swap_into_unmodified_mmdet_config(tmp_path):
     assert [f.shape[1] for f in feats] == [256] * 5
     assert len(result.pred_instances.bboxes) <= cfg.model.test_cfg.rcnn[
         'max_per_img']
+
+
+def segmentation_inputs(size: int = 64, num_classes: int = 19) -> dict:
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(
+        data=torch.randint(0, num_classes, (1, size, size)))
+    sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size),
+                             pad_shape=(size, size)))
+    return dict(inputs=[torch.randint(0, 255, (3, size, size)).float()],
+                data_samples=[sample])
+
+
+def run_segmentor(cfg: Config) -> None:
+    """A training step and an inference of a segmentor on a tiny image."""
+    init_default_scope('mmseg')
+    cfg.model.data_preprocessor.size = (64, 64)
+    torch.manual_seed(0)
+    model = ROOT_MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(segmentation_inputs(), True)
+    losses = model(**data, mode='loss')
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(p.grad is not None for p in model.backbone.parameters()
+               if p.requires_grad)
+    model.eval()
+    data = model.data_preprocessor(segmentation_inputs(), False)
+    with torch.no_grad():
+        result = model(**data, mode='predict')[0]
+    assert result.pred_sem_seg.data.shape == (1, 64, 64)
+
+
+def test_dilated_segmentor_trains_and_predicts():
+    cfg = copy.deepcopy(load('deeplabv3plus_rla_r50_d8_80k_cityscapes.py'))
+    norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN needs a group
+    cfg.model.backbone.update(norm_cfg=norm_cfg, init_cfg=None)
+    cfg.model.decode_head.norm_cfg = norm_cfg
+    cfg.model.auxiliary_head.norm_cfg = norm_cfg
+    run_segmentor(cfg)
+
+
+def test_backbone_swap_into_unmodified_mmseg_config(tmp_path, rla_file):
+    """mmseg's stock UPerNet hands its model-level ResNetV1c ``pretrained``
+    to the backbone: the RLA weights named in init_cfg win, with a
+    warning."""
+    config = tmp_path / 'upernet_rla_swap.py'
+    config.write_text(
+        "_base_ = 'mmseg::upernet/upernet_r50_4xb4-160k_ade20k-512x512.py'\n"
+        "custom_imports = dict(imports=['rla_mm'], "
+        'allow_failed_imports=False)\n'
+        "norm_cfg = dict(type='BN', requires_grad=True)\n"
+        "model = dict(backbone=dict(type='RLAResNet', init_cfg=dict("
+        f"type='Pretrained', checkpoint='{rla_file}')),\n"
+        '    decode_head=dict(norm_cfg=norm_cfg),\n'
+        '    auxiliary_head=dict(norm_cfg=norm_cfg))\n')
+    cfg = Config.fromfile(str(config))
+    assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
+    cfg.model.backbone.norm_cfg = dict(type='BN', requires_grad=True)
+    with pytest.warns(UserWarning, match='ignoring pretrained'):
+        run_segmentor(cfg)
+
+
+@pytest.fixture
+def rla_file(tmp_path) -> str:
+    """An RLA-ResNet-50 state dict as a file."""
+    from rla_mm.models import RLAResNet
+    path = tmp_path / 'rla50.pth'
+    torch.save(RLAResNet(depth=50).state_dict(), path)
+    return str(path)

@@ -3,12 +3,16 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmdet.models.backbones import ResNet
 from mmdet.registry import MODELS
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 import rla_mm  # noqa: F401  (registers RLAResNet)
-from rla_mm.models.backbones.rla_resnet import ECA, RLABottleneck, RLAResNet
+from rla_mm.models.backbones.rla_resnet import (ECA, RLABottleneck, RLAResNet,
+                                                conv1x1_split,
+                                                frozen_norm_affine,
+                                                fused_conv1x1)
 from rla_mm.utils import CheckpointMismatchError
 
 from .reference_rla import reference_forward
@@ -117,25 +121,62 @@ def test_matches_reference_definition(fixture, request):
         torch.testing.assert_close(out, expected, rtol=1e-9, atol=1e-9)
 
 
-def test_inference_path_as_accurate_as_autograd_path():
-    """Without autograd on CPU, tanh takes its sigmoid form; channels_last
-    inputs apply conv1's h part as a conv rather than a baddbmm.
+def test_conv1x1_split_equals_conv_of_concatenation():
+    x = torch.randn(2, 5, 6, 7, dtype=torch.float64)
+    h = torch.randn(2, 3, 6, 7, dtype=torch.float64)
+    weight = torch.randn(4, 8, 1, 1, dtype=torch.float64)
+    expected = F.conv2d(torch.cat([x, h], 1), weight)
+    torch.testing.assert_close(conv1x1_split(x, h, weight), expected)
+    x_part = F.conv2d(x, weight[:, :5])
+    torch.testing.assert_close(conv1x1_split(x, h, weight, x_part), expected)
 
-    In fp32 their error against a float64 run must stay at the level of
-    the NCHW path taken when autograd records.
-    """
-    model = make_model().eval()
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        truth = copy.deepcopy(model).double()(x.double())
-        fast = model(x)
-        fast_cl = model(x.to(memory_format=torch.channels_last))
-    recorded = model(x)  # grad enabled: torch.tanh
-    for f, f_cl, r, t in zip(fast, fast_cl, recorded, truth):
-        assert r.requires_grad and not f.requires_grad
-        tol = 2 * (r.double() - t).abs().max() + 1e-7 * t.abs().max()
-        assert (f.double() - t).abs().max() <= tol
-        assert (f_cl.double() - t).abs().max() <= tol
+
+def test_fused_conv1x1_equals_separate_convs():
+    x = torch.randn(2, 6, 5, 4, dtype=torch.float64)
+    weights = [torch.randn(c, 6, 1, 1, dtype=torch.float64) for c in (3, 2)]
+    biases = [None, torch.randn(2, dtype=torch.float64)]
+    outs = fused_conv1x1(x, weights, biases)
+    for out, w, b in zip(outs, weights, biases):
+        torch.testing.assert_close(out, F.conv2d(x, w, b))
+    no_bias = fused_conv1x1(x, weights, [None, None])
+    torch.testing.assert_close(no_bias[1], F.conv2d(x, weights[1]))
+
+
+def test_frozen_norm_affine_equals_eval_batchnorm():
+    norm = randomize_norms(nn.BatchNorm2d(4)).double().eval()
+    t = torch.randn(2, 4, 3, 3, dtype=torch.float64)
+    scale, shift = frozen_norm_affine(norm)
+    torch.testing.assert_close(scale[:, None, None] * t + shift[:, None, None],
+                               norm(t))
+    assert frozen_norm_affine(norm.train()) is None
+    assert frozen_norm_affine(nn.GroupNorm(2, 4)) is None
+
+
+@pytest.mark.parametrize('switch_off', [
+    (), ('fold_state_norm', ), ('fuse_projection', ),
+    ('fuse_projection', 'fold_state_norm', 'split_conv1')])
+@pytest.mark.parametrize('train', [False, True])
+def test_each_fast_path_switch_keeps_the_function(switch_off, train):
+    """The ablation switches change speed, never the result."""
+    # 48x48: the last stage's maps are 2x2, so training-mode BN does not
+    # normalise over just 2 values (which amplifies rounding differences).
+    x = torch.randn(2, 3, 48, 48, dtype=torch.float64)
+    results = []
+    for off in ((), switch_off):
+        model = make_model(norm_eval=not train).double().train(train)
+        model.set_fast_paths(**{name: False for name in off})
+        outs = model(x)
+        sum((o * o).sum() for o in outs).backward()
+        results.append((outs, {n: p.grad for n, p in model.named_parameters()
+                               if p.grad is not None}))
+    (outs_a, grads_a), (outs_b, grads_b) = results
+    # float64 rounding, relative to scale.
+    for a, b in zip(outs_a, outs_b):
+        assert (a - b).abs().max() <= 1e-8 * b.abs().max()
+    assert grads_a.keys() == grads_b.keys()
+    for name, grad in grads_a.items():
+        error = (grad - grads_b[name]).abs().max()
+        assert error <= 1e-8 * grad.abs().max(), name
 
 
 class _PlainConv(nn.Conv2d):
@@ -406,6 +447,12 @@ def test_registry_build():
     (dict(depth=50, out_indices=(0, 4)), 'out_indices'),
     (dict(depth=50, out_indices=()), 'out_indices'),
     (dict(depth=50, frozen_stages=5), 'frozen_stages'),
+    (dict(depth=50, strides=(1, 2, 2)), 'strides needs one entry per stage'),
+    (dict(depth=50, strides=(1, 2, 4, 1)), 'strides must be 1 or 2'),
+    (dict(depth=50, dilations=(1, 1, 0, 4)), 'dilations must be positive'),
+    (dict(depth=50, pretrained=dict(checkpoint='x.pth')), 'pretrained must'),
+    (dict(depth=50, pretrained='x.pth', init_cfg=dict(type='Kaiming')),
+     'model.pretrained=None'),
 ])
 def test_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -512,3 +559,92 @@ def test_torch_compile_fullgraph_has_no_graph_breaks(train):
     if train:
         sum(o.sum() for o in outs).backward()
         assert model.stages[1][0].conv1.weight.grad is not None
+
+
+# --- dilated backbones and MMSegmentation's arguments ---------------------
+
+DILATED = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
+
+
+@pytest.mark.parametrize('size', [(64, 64), (65, 47), (33, 31)])
+@pytest.mark.parametrize('contract_dilation', [False, True])
+def test_dilated_shapes_match_mmseg_resnet(size, contract_dilation):
+    from mmseg.models.backbones import ResNet as SegResNet
+    kwargs = dict(DILATED, contract_dilation=contract_dilation)
+    model = RLAResNet(depth=50, return_hidden=True, **kwargs).eval()
+    resnet = SegResNet(depth=50, **kwargs)
+    resnet.eval()  # mmseg's ResNet.train() returns None
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        outs = model(x)
+        ref = resnet(x)
+    assert [o.shape for o in outs[:4]] == [r.shape for r in ref]
+    assert [o.shape[1] for o in outs[:4]] == [256, 512, 1024, 2048]
+    # Output stride 8, and h follows the residual stream at every stride.
+    assert outs[3].shape[-2:] == outs[1].shape[-2:] == ref[1].shape[-2:]
+    assert outs[4].shape == (1, 32, *outs[3].shape[-2:])
+    for stage, res_stage in zip(model.stages[2:], resnet.res_layers[2:]):
+        seg_blocks = list(getattr(resnet, res_stage))
+        for block, seg_block in zip(stage, seg_blocks):
+            assert block.conv2.dilation == seg_block.conv2.dilation
+
+
+def test_contract_dilation_halves_first_dilation_only():
+    model = RLAResNet(depth=50, contract_dilation=True, **DILATED)
+    assert [b.conv2.dilation[0] for b in model.stages[2]] == [1] + [2] * 5
+    assert [b.conv2.dilation[0] for b in model.stages[3]] == [2, 4, 4]
+    assert model.stages[1][0].conv2.dilation[0] == 1
+    plain = RLAResNet(depth=50, **DILATED)
+    assert [b.conv2.dilation[0] for b in plain.stages[3]] == [4, 4, 4]
+
+
+def test_dilated_matches_reference_and_every_parameter_learns():
+    model = make_model(**DILATED).double().eval()
+    x = torch.randn(1, 3, 48, 48, dtype=torch.float64)
+    with torch.no_grad():
+        for out, ref in zip(model(x), reference_forward(model, x)):
+            torch.testing.assert_close(out, ref, rtol=1e-9, atol=1e-9)
+    model = grad_check_model(**DILATED)
+    trainable, with_grad = all_params_get_grads(model,
+                                                torch.randn(2, 3, 48, 48))
+    assert trainable == with_grad
+
+
+def test_model_level_pretrained_alone_is_a_strict_load(tmp_path):
+    path = tmp_path / 'resnet50.pth'
+    torch.save(ResNet(depth=50).state_dict(), path)
+    model = RLAResNet(depth=50, pretrained=str(path))
+    assert model.init_cfg == dict(type='Pretrained', checkpoint=str(path))
+    with pytest.raises(CheckpointMismatchError, match='plain ResNet'):
+        model.init_weights()
+
+
+def test_backbone_init_cfg_wins_over_model_level_pretrained(rla50, tmp_path):
+    path = tmp_path / 'rla.pth'
+    torch.save(rla50.state_dict(), path)
+    with pytest.warns(UserWarning, match='ignoring pretrained=.*resnet50_v1c'):
+        model = RLAResNet(
+            depth=50, pretrained='open-mmlab://resnet50_v1c',
+            init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    model.init_weights()
+    torch.testing.assert_close(model.state_dict(), rla50.state_dict())
+
+
+@pytest.mark.parametrize('norm_cfg', [
+    dict(type='SyncBN', requires_grad=True),
+    dict(type='GN', num_groups=32, requires_grad=True)])
+def test_mmseg_norm_configs_train_with_norm_eval_false(norm_cfg):
+    model = RLAResNet(depth=50, norm_cfg=norm_cfg, norm_eval=False,
+                      **DILATED)
+    model.init_weights()
+    model.train()
+    outs = model(torch.randn(2, 3, 32, 32))
+    sum(o.mean() for o in outs).backward()
+    assert all(torch.isfinite(o).all() for o in outs)
+    assert model.stage_bns[3][1].weight.grad is not None
+
+
+def test_registered_in_mmseg():
+    from mmseg.registry import MODELS as SEG_MODELS
+    model = SEG_MODELS.build(dict(type='RLAResNet', depth=50, **DILATED))
+    assert isinstance(model, RLAResNet)

@@ -36,23 +36,43 @@ import torch.nn as nn
 # Models whose peak memory is measured: RLA-ResNet, its ResNet twin, and
 # RLA-ResNet with gradient checkpointing (which should undercut plain ResNet).
 VARIANTS = ('rla', 'resnet', 'rla_cp')
+# --ablation: RLA-ResNet with its fast paths switched off one by one
+# (cumulatively), down to the literal definition.
+ABLATION = {
+    'rla -fold': dict(fold_state_norm=False),
+    'rla -fold -fuse': dict(fold_state_norm=False, fuse_projection=False),
+    'rla literal': dict(fold_state_norm=False, fuse_projection=False,
+                        split_conv1=False),
+}
+# --dilated: output stride 8, as PSPNet / DeepLabV3(+) use ResNets.
+DILATED = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
+               contract_dilation=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def build_backbone(kind: str, depth: int) -> nn.Module:
-    """RLA-ResNet (``rla``, ``rla_cp`` = with checkpointing) or ResNet."""
+def build_backbone(kind: str, depth: int, dilated: bool = False) -> nn.Module:
+    """RLA-ResNet (``rla``, ``rla_cp`` = with checkpointing, or an
+    ``ABLATION`` variant) or its ResNet twin.
+
+    The twin is mmdet's ResNet, or with ``dilated`` MMSegmentation's
+    (mmdet's has no ``contract_dilation``).
+    """
     from mmdet.registry import MODELS
 
     import rla_mm  # noqa: F401
     common = dict(depth=depth, norm_eval=False, frozen_stages=-1)
+    if dilated:
+        common.update(DILATED)
     if kind == 'resnet':
-        cfg = dict(type='ResNet', **common)
-    else:
-        cfg = dict(type='RLAResNet', with_cp=kind == 'rla_cp', **common)
+        if dilated:
+            from mmseg.registry import MODELS as SEG_MODELS
+            return SEG_MODELS.build(dict(type='ResNet', **common))
+        return MODELS.build(dict(type='ResNet', **common))
     # Timing does not depend on the initial values: skip init_weights().
-    return MODELS.build(cfg)
-
-
+    model = MODELS.build(
+        dict(type='RLAResNet', with_cp=kind == 'rla_cp', **common))
+    model.set_fast_paths(**ABLATION.get(kind, {}))
+    return model
 def synchronize(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
@@ -112,18 +132,26 @@ def time_alternating(fns: Dict[str, Callable[[], None]], repeats: int,
 
 
 def summarize_rounds(times: Dict[str, List[float]]) -> Dict[str, float]:
-    """Median seconds of each model, and RLA's ratio to ResNet.
+    """Median seconds of each model, and each RLA model's ratio to ResNet.
 
-    The ratio is the median over rounds of the ratio within a round: the two
+    A ratio is the median over rounds of the ratio within a round: the
     models of a round ran seconds apart, so the machine's slow swings in
     speed (other jobs, frequency) cancel, which a ratio of medians taken
     over the whole run does not do. ``ratio_min``/``ratio_max`` show the
-    spread over rounds.
+    spread over rounds. The plain ``ratio`` keys are RLA's (``rla``); an
+    ablation variant ``v`` has ``ratio <v>`` etc.
     """
     summary = {name: statistics.median(ts) for name, ts in times.items()}
-    ratios = [a / b for a, b in zip(times['rla'], times['resnet'])]
-    summary.update(ratio=statistics.median(ratios), ratio_min=min(ratios),
-                   ratio_max=max(ratios))
+    for name, ts in times.items():
+        if name == 'resnet':
+            continue
+        ratios = [a / b for a, b in zip(ts, times['resnet'])]
+        suffix = '' if name == 'rla' else f' {name}'
+        summary.update({
+            f'ratio{suffix}': statistics.median(ratios),
+            f'ratio_min{suffix}': min(ratios),
+            f'ratio_max{suffix}': max(ratios)
+        })
     return summary
 
 
@@ -167,10 +195,11 @@ def _read_status_kb(field: str) -> int:
 
 
 def peak_memory_cpu_child(kind: str, depth: int, shape: Sequence[int],
-                          amp: bool, channels_last: bool) -> int:
+                          amp: bool, channels_last: bool,
+                          dilated: bool) -> int:
     """Run in a fresh process: peak RSS growth (bytes) of one train step."""
     torch.manual_seed(0)
-    model = build_backbone(kind, depth)
+    model = build_backbone(kind, depth, dilated)
     x = make_input(shape, torch.device('cpu'), channels_last)
     model = model.to(memory_format=torch.channels_last) if channels_last \
         else model
@@ -181,10 +210,11 @@ def peak_memory_cpu_child(kind: str, depth: int, shape: Sequence[int],
 
 
 def peak_memory_cpu(kind: str, depth: int, shape: Sequence[int], amp: bool,
-                    channels_last: bool) -> int:
+                    channels_last: bool, dilated: bool) -> int:
     """Peak RSS growth of a train step, measured in a fresh subprocess."""
     args = json.dumps(dict(kind=kind, depth=depth, shape=list(shape),
-                           amp=amp, channels_last=channels_last))
+                           amp=amp, channels_last=channels_last,
+                           dilated=dilated))
     # With a fixed mmap threshold glibc serves every large tensor by mmap and
     # returns it on free, so the peak RSS follows the live tensors.
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
@@ -205,9 +235,10 @@ def benchmark_pair(depth: int, args: argparse.Namespace) -> Dict[str, dict]:
     device = torch.device(args.device)
     x = make_input(args.shape, device, args.channels_last)
     models = {}
-    for kind in ('rla', 'resnet'):
+    kinds = ['rla', 'resnet'] + (list(ABLATION) if args.ablation else [])
+    for kind in kinds:
         torch.manual_seed(0)
-        model = build_backbone(kind, depth).to(device)
+        model = build_backbone(kind, depth, args.dilated).to(device)
         if args.channels_last:
             model = model.to(memory_format=torch.channels_last)
         models[kind] = torch.compile(model) if args.compile else model
@@ -219,19 +250,19 @@ def benchmark_pair(depth: int, args: argparse.Namespace) -> Dict[str, dict]:
         args.repeats, args.warmup, device))
     result = {'train step (s)': train, 'inference (s)': infer}
     if not args.no_memory:
-        saved = {k: saved_tensor_bytes(m, x, args.amp)
-                 for k, m in models.items()}
+        saved = {k: saved_tensor_bytes(models[k], x, args.amp)
+                 for k in ('rla', 'resnet')}
         result['saved for backward (MiB)'] = {
             k: v / 2**20 for k, v in saved.items()}
         peak: Dict[str, float] = {}
         for kind in VARIANTS:
             if device.type == 'cuda':
-                model = models.get(kind) or build_backbone(kind, depth).to(
-                    device)
+                model = models.get(kind) or build_backbone(
+                    kind, depth, args.dilated).to(device)
                 value = peak_memory_cuda(model, x, args.amp)
             else:
                 value = peak_memory_cpu(kind, depth, args.shape, args.amp,
-                                        args.channels_last)
+                                        args.channels_last, args.dilated)
             peak[kind] = value / 2**20
         result['peak train memory (MiB)'] = peak
     return result
@@ -312,6 +343,24 @@ def format_table(title: str, result: Dict[str, dict]) -> str:
     return '\n'.join(lines)
 
 
+def format_ablation(result: Dict[str, dict]) -> str:
+    """Ratio to ResNet of RLA-ResNet and of each ``ABLATION`` variant."""
+    timed = [m for m in result if 'ratio' in result[m]]
+    lines = ['\nablation: fast paths switched off cumulatively, ratio to '
+             'ResNet (median, range over rounds)',
+             f'{"variant":<20}' + ''.join(f'{m:>34}' for m in timed)]
+    for variant in ['rla'] + list(ABLATION):
+        suffix = '' if variant == 'rla' else f' {variant}'
+        cells = ''
+        for measure in timed:
+            v = result[measure]
+            cells += (f'{v["ratio" + suffix]:>18.3f} '
+                      f'({v["ratio_min" + suffix]:.3f}-'
+                      f'{v["ratio_max" + suffix]:.3f})')
+        lines.append(f'{variant:<20}{cells}')
+    return '\n'.join(lines)
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='RLA-ResNet vs ResNet: time and memory, side by side.')
@@ -336,6 +385,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'thread keeps OpenMP barriers out of the ratio when '
                         'other processes share the cores')
     parser.add_argument('--no-memory', action='store_true')
+    parser.add_argument('--dilated', action='store_true',
+                        help='output stride 8 (strides 1 2 1 1, dilations '
+                        '1 1 2 4, contract_dilation) against '
+                        'MMSegmentation\'s ResNet of the same dilation')
+    parser.add_argument('--ablation', action='store_true',
+                        help='also time RLA-ResNet with its fast paths '
+                        'switched off one by one, in the same rounds')
     parser.add_argument('--detector', action='store_true',
                         help='also time a full Mask R-CNN training iteration')
     parser.add_argument('--detector-shape', type=int, nargs=4,
@@ -361,13 +417,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         else f'CPU ({torch.get_num_threads()} threads)'
     print(f'device: {name} | torch {torch.__version__} | input '
           f'{"x".join(map(str, args.shape))} | amp={args.amp} '
-          f'channels_last={args.channels_last} compile={args.compile} | '
-          f'medians of {args.repeats}')
+          f'channels_last={args.channels_last} compile={args.compile} '
+          f'dilated={args.dilated} | medians of {args.repeats}')
     results = {}
     for depth in args.depths:
         results[f'R{depth}'] = benchmark_pair(depth, args)
         print(format_table(f'RLA-ResNet-{depth} vs ResNet-{depth}',
                            results[f'R{depth}']), flush=True)
+        if args.ablation:
+            print(format_ablation(results[f'R{depth}']), flush=True)
     if args.detector:
         results['mask_rcnn'] = benchmark_detector(args)
         print(format_table('Mask R-CNN R50-FPN: RLA vs ResNet backbone',

@@ -2,9 +2,8 @@
 
 FLOPs are counted by mmengine's ``FlopAnalyzer``, which traces the model
 with ``torch.jit`` and so also sees functional calls such as the
-``F.conv2d`` and ``baddbmm`` on slices of a weight that RLA-ResNet's first
-1x1 convs use (module hooks, as in ``ptflops``-style counters, would miss
-them). Like fvcore, it counts one multiply-add as one FLOP, i.e. the
+``F.conv2d`` on slices of a weight that RLA-ResNet's fast paths use (module
+hooks, as in ``ptflops``-style counters, would miss them). Like fvcore, it counts one multiply-add as one FLOP, i.e. the
 numbers are MACs.
 Both decimal (10^6, 10^9) and binary (2^20, 2^30) units are printed, the
 latter being the units of the RLA-Net paper's tables.
@@ -15,7 +14,9 @@ Modes:
   detector on one image, without post-processing; the RoI heads of two-stage
   detectors run on ``test_cfg.rpn.max_per_img`` proposals (1000 in the COCO
   configs) and the mask head on the first 100, as in mmdet's tensor mode.
-* ``backbone`` (default 224x224): ``model.backbone`` as configured.
+* ``backbone`` (default 224x224): ``model.backbone`` as configured, built
+  in the config's ``default_scope`` (so MMSegmentation configs, dilated
+  backbones included, count too).
 * ``classifier`` (default 224x224): the backbone as an ImageNet classifier,
   as released by the RLA-Net authors: every stage run (and, for RLA, the
   final hidden state ``h`` normalised, ReLU'd and concatenated to the last
@@ -33,6 +34,10 @@ Examples::
         configs/faster_rcnn_rla_r50.py --mode classifier
     python tools/analysis/get_flops.py configs/retinanet_rla_r101.py \\
         --mode backbone --shape 800 1333
+    python tools/analysis/get_flops.py \\
+        configs/deeplabv3plus_r50_d8_80k_cityscapes.py \\
+        configs/deeplabv3plus_rla_r50_d8_80k_cityscapes.py \\
+        --mode backbone --shape 512 1024
 """
 import argparse
 import copy
@@ -42,8 +47,9 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
-from mmengine.analysis.jit_handles import bmm_flop_jit
 from mmengine.config import Config, DictAction
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -163,12 +169,24 @@ def build_model(cfg: Config, mode: str,
     if mode == 'detector':
         model = DetectorCost(MODELS.build(cfg.model), image_shape)
     elif mode == 'backbone':
-        model = MODELS.build(copy.deepcopy(cfg.model.backbone))
+        model = build_in_scope(cfg.model.backbone,
+                               cfg.get('default_scope', 'mmdet'))
     else:
         model = build_classifier(cfg.model.backbone)
     # Not chained: mmdet's ResNet.train() returns None.
     model.eval()
     return model
+
+
+def build_in_scope(module_cfg: dict, scope: str) -> nn.Module:
+    """Build ``module_cfg`` from the registry of codebase ``scope``.
+
+    mmengine's root registry resolves a type in the default scope's
+    registry first (``ResNet`` is mmseg's in an mmseg config).
+    """
+    import rla_mm  # noqa: F401
+    init_default_scope(scope)
+    return ROOT_MODELS.build(copy.deepcopy(module_cfg))
 
 
 def build_classifier(backbone_cfg: dict) -> BackboneClassifier:
@@ -205,11 +223,6 @@ def count(model: nn.Module, image_shape: Tuple[int, int]
     """
     inputs = (torch.randn(1, 3, *image_shape), )
     analyzer = FlopAnalyzer(model, inputs)
-    # RLA-ResNet applies conv1 to h as baddbmm(x_part, weight, h):
-    # count its product like a bmm (mmengine has no baddbmm handle).
-    analyzer.set_op_handle(
-        'aten::baddbmm', lambda inputs, outputs: bmm_flop_jit(
-            inputs[1:3], outputs))
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     analyzer.tracer_warnings('none')

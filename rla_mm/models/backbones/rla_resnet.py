@@ -2,27 +2,115 @@
 
 Architecture of "Recurrence along Depth: Deep Convolutional Neural Networks
 with Recurrent Layer Aggregation" (Zhao et al., NeurIPS 2021), written for
-MMDetection 3.x. A small hidden state ``h`` (``rla_channels`` channels) runs
-alongside the residual stream: every block sees ``cat([x, h])`` and, after
-every block, ``h`` absorbs the block's output through a shared 1x1 conv, a
-per-block norm, ``tanh`` and a shared 3x3 conv.
+MMDetection 3.x and MMSegmentation 1.x. A small hidden state ``h``
+(``rla_channels`` channels) runs alongside the residual stream: every block
+reads ``cat([x, h])`` and, after every block with output ``y``::
+
+    h = recurrent_convs[s](tanh(stage_bns[s][j](h + conv_outs[s](y))))
 
 Parameter names follow the authors' released checkpoints exactly, so their
 ImageNet weights load without conversion.
+
+``RLAResNet.forward`` and ``RLAResNet._rla_update`` are the whole idea. Three
+fast paths compute the same function with fewer passes over memory; each is
+a small helper below with its own test against the literal definition, and
+``RLAResNet.set_fast_paths`` switches each off for the benchmark's ablation:
+
+- ``conv1x1_split``: a block's conv1 over ``cat([x, h])`` without building
+  the concatenation.
+- ``fused_conv1x1``: ``conv_outs[s](y)`` and the next block's conv1 on ``y``
+  as one convolution over ``y``.
+- ``frozen_norm_affine``: a state norm with fixed statistics folded into
+  that convolution.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+import warnings
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from torch import Tensor
 
-from mmdet.registry import MODELS
 from rla_mm.utils.checkpoint import load_backbone_state_dict
+
+# conv_cfg types that build a plain nn.Conv2d, whose weight the fast paths
+# may slice and fuse; any other conv (weight standardisation, DCN, ...) must
+# be called as a module.
+PLAIN_CONV_TYPES = (None, 'Conv', 'Conv2d')
+
+
+def conv1x1_split(x: Tensor, h: Tensor, weight: Tensor,
+                  x_part: Optional[Tensor] = None) -> Tensor:
+    """A bias-free 1x1 conv over ``cat([x, h], 1)``, without the concat.
+
+    Autograd would otherwise keep the concatenation, a full copy of ``x``,
+    for the backward pass.
+
+    Args:
+        x (Tensor): (N, Cx, H, W).
+        h (Tensor): (N, Ch, H, W).
+        weight (Tensor): (Cout, Cx + Ch, 1, 1).
+        x_part (Tensor, optional): ``weight[:, :Cx]`` applied to ``x``,
+            (N, Cout, H, W), when the caller computed it already.
+
+    Returns:
+        Tensor: (N, Cout, H, W).
+    """
+    cx = x.shape[1]
+    if x_part is None:
+        x_part = F.conv2d(x, weight[:, :cx])
+    return x_part + F.conv2d(h, weight[:, cx:])
+
+
+def fused_conv1x1(x: Tensor, weights: Sequence[Tensor],
+                  biases: Sequence[Optional[Tensor]]) -> Tuple[Tensor, ...]:
+    """Several 1x1 convs over the same input, run as one conv.
+
+    On CPU, a 1x1 conv over a wide input costs mostly the reading of that
+    input and the writing of its gradient; stacking the weights does both
+    once.
+
+    Args:
+        x (Tensor): (N, C, H, W).
+        weights (Sequence[Tensor]): (C_i, C, 1, 1) each.
+        biases (Sequence[Tensor or None]): (C_i,) or None each.
+
+    Returns:
+        tuple[Tensor]: ``F.conv2d(x, weights[i], biases[i])``, (N, C_i, H, W)
+        each (views into one output).
+    """
+    sizes = [w.shape[0] for w in weights]
+    bias = None
+    if any(b is not None for b in biases):
+        bias = torch.cat([
+            b if b is not None else weights[0].new_zeros(n)
+            for b, n in zip(biases, sizes)
+        ])
+    return F.conv2d(x, torch.cat(list(weights)), bias).split(sizes, 1)
+
+
+def frozen_norm_affine(norm: nn.Module) -> Optional[Tuple[Tensor, Tensor]]:
+    """``(scale, shift)``, (C,) each, of a norm that uses fixed statistics.
+
+    A BatchNorm in eval mode maps ``t`` to ``scale * t + shift`` per
+    channel. Returns None for any other norm (BN in training mode, GN, ...).
+    """
+    if (not isinstance(norm, _BatchNorm) or norm.training
+            or norm.running_var is None):
+        return None
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale, shift
 
 
 class ECA(nn.Module):
@@ -70,7 +158,7 @@ class SqueezeExcitation(nn.Module):
 
 
 class RLABottleneck(BaseModule):
-    """Bottleneck block whose first conv also reads the RLA hidden state.
+    """ResNet bottleneck whose first conv also reads the hidden state ``h``.
 
     Args:
         inplanes (int): Channels of the residual input ``x``.
@@ -83,7 +171,6 @@ class RLABottleneck(BaseModule):
         base_width (int): Channels per group at ``planes=64`` (ResNeXt).
         eca_kernel_size (int, optional): Adds ECA with this kernel size.
         with_se (bool): Adds a squeeze-and-excitation gate.
-        with_cp (bool): Not used by the block itself; see ``RLAResNet``.
         conv_cfg (dict, optional): Config of the conv layers.
         norm_cfg (dict): Config of the norm layers.
         init_cfg (dict or list[dict], optional): Initialization config.
@@ -102,9 +189,9 @@ class RLABottleneck(BaseModule):
                  base_width: int = 64,
                  eca_kernel_size: Optional[int] = None,
                  with_se: bool = False,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 init_cfg=None) -> None:
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+                 init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
         width = int(planes * (base_width / 64.)) * groups
         out_channels = planes * self.expansion
@@ -131,89 +218,53 @@ class RLABottleneck(BaseModule):
         self.se = SqueezeExcitation(out_channels) if with_se else None
         self.eca = ECA(eca_kernel_size) if eca_kernel_size else None
         self.downsample = downsample
-        # The hidden state follows the spatial size of the residual stream.
-        self.pool_hidden = downsample is not None and stride != 1
-        # conv1 is applied to x and h with the two slices of its weight: this
-        # avoids materialising cat([x, h]) (a full copy of x kept for
-        # backward) and lets the x part be fused into the previous block's
-        # RLA update (see RLAResNet._project). It needs a plain convolution;
-        # any custom conv_cfg takes the concatenation path.
-        self.split_conv1 = type(self.conv1) is nn.Conv2d
-
-    def zero_init_last(self) -> None:
-        """Zero the last norm's weight so the block starts as identity."""
-        nn.init.zeros_(self.bn3.weight)
+        # h follows the spatial size of the residual stream.
+        self.pool_hidden = stride != 1
+        # Fast path (conv1x1_split); needs a plain conv1.
+        self.split_conv1 = (conv_cfg or {}).get('type') in PLAIN_CONV_TYPES
 
     @property
     def conv1_x_weight(self) -> Tensor:
         """The part of conv1's weight that reads ``x``: (width, Cx, 1, 1)."""
         return self.conv1.weight[:, :self.inplanes]
 
-    def _conv1(self, x: Tensor, h: Optional[Tensor],
-               x_proj: Optional[Tensor]) -> Tensor:
-        """conv1 applied to ``cat([x, h], dim=1)``; returns (N, width, H, W).
-
-        ``h`` None stands for the zero initial state. ``x_proj``, when
-        given, is the x part already computed by the caller.
-        """
-        if not self.split_conv1:
-            if h is None:
-                h = x.new_zeros((x.shape[0], self.conv1.in_channels -
-                                 self.inplanes, *x.shape[2:]))
-            return self.conv1(torch.cat([x, h], dim=1))
-        if x_proj is None:
-            x_proj = F.conv2d(x, self.conv1_x_weight)
-        if h is None:  # a zero state adds nothing
-            return x_proj
-        h_weight = self.conv1.weight[:, self.inplanes:]
-        if not h.is_contiguous():  # channels_last: conv keeps the layout
-            # In place on a fresh conv output: autograd never needs it.
-            return F.conv2d(h, h_weight).add_(x_proj)
-        # The 1x1 conv as a batched matrix product that adds x_proj in the
-        # same pass, into a fresh contiguous tensor (x_proj is often a
-        # strided view, which the following norm reads about 2x slower).
-        n, width = x_proj.shape[:2]
-        k = h.shape[1]
-        out = torch.baddbmm(
-            x_proj.reshape(n, width, -1),
-            h_weight.reshape(width, k).expand(n, width, k),
-            h.reshape(n, k, -1))
-        return out.view(x_proj.shape)
+    def zero_init_last(self) -> None:
+        """Zero the last norm's weight so the block starts as identity."""
+        nn.init.zeros_(self.bn3.weight)
 
     def forward(self,
                 x: Tensor,
-                h: Optional[Tensor],
-                x_proj: Optional[Tensor] = None
-                ) -> Tuple[Tensor, Optional[Tensor]]:
+                h: Tensor,
+                x_part: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Run the block.
 
         Args:
             x (Tensor): Residual stream, (N, inplanes, H, W).
-            h (Tensor, optional): Hidden state, (N, k, H, W); None for the
-                zero initial state.
-            x_proj (Tensor, optional): ``conv1`` applied to ``x`` alone,
+            h (Tensor): Hidden state, (N, k, H, W).
+            x_part (Tensor, optional): conv1 applied to ``x`` alone,
                 (N, width, H, W), when the caller computed it already.
 
         Returns:
             tuple[Tensor, Tensor]: The block output, (N, planes * 4, H', W'),
-            and ``h`` brought to the output's spatial size (N, k, H', W'),
-            still None if it was None.
+            and ``h`` brought to the output's size, (N, k, H', W').
         """
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self._conv1(x, h, x_proj)))
+        if self.split_conv1:
+            out = conv1x1_split(x, h, self.conv1.weight, x_part)
+        else:
+            out = self.conv1(torch.cat([x, h], dim=1))
+        out = self.relu(self.bn1(out))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         if self.se is not None:
             out = self.se(out)
         if self.eca is not None:
             out = self.eca(out)
-        if self.pool_hidden and h is not None:
-            # ceil_mode keeps h the size of the strided conv's output for odd
-            # inputs (the reference 2x2 pooling rounds down and then fails to
-            # add); for even inputs the two are identical.
+        if self.pool_hidden:
+            # ceil_mode gives h the strided conv's output size for odd inputs
+            # too (the reference's floor pooling fails there); for even
+            # inputs the two are identical.
             h = F.avg_pool2d(h, 2, 2, ceil_mode=True)
-        # In place, as in mmdet's ResNet: the norm's backward keeps its
-        # input, not its output.
         out += identity
         return self.relu(out), h
 
@@ -237,39 +288,52 @@ def _check_kernel_sizes(kernel_sizes: Optional[Sequence[int]],
     return kernel_sizes
 
 
-def _fixed_affine(norm: nn.Module) -> Optional[Tuple[Tensor, Tensor]]:
-    """``(scale, shift)``, (k,) each, of a norm using fixed statistics.
+def _check_strides_dilations(strides: Sequence[int],
+                             dilations: Sequence[int],
+                             num_stages: int) -> None:
+    """Validate per-stage ``strides`` and ``dilations``."""
+    for name, values in (('strides', strides), ('dilations', dilations)):
+        if len(values) != num_stages:
+            raise ValueError(f'{name} needs one entry per stage '
+                             f'({num_stages}), got {tuple(values)}.')
+    if any(s not in (1, 2) for s in strides):
+        raise ValueError(
+            f'strides must be 1 or 2 for every stage: where a stage '
+            f'downsamples, RLA pools the hidden state 2x2 (as the released '
+            f'weights were trained), so other strides cannot be honoured; '
+            f'got {tuple(strides)}. Use dilations for a smaller output '
+            f'stride, e.g. strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4).')
+    if any(not isinstance(d, int) or d < 1 for d in dilations):
+        raise ValueError(f'dilations must be positive integers, got '
+                         f'{tuple(dilations)}.')
 
-    A BatchNorm in eval mode maps ``t`` to ``scale * t + shift`` per channel;
-    for any other norm (training-mode BN, GN, ...) returns None.
+
+def _resolve_init_cfg(init_cfg: OptMultiConfig,
+                      pretrained: Optional[str]) -> OptMultiConfig:
+    """Merge a model-level ``pretrained`` (as MMSegmentation passes it).
+
+    The backbone's own Pretrained ``init_cfg`` wins over an inherited
+    ``pretrained``, with a warning; ``pretrained`` alone means a (strict)
+    Pretrained load.
     """
-    if (not isinstance(norm, _BatchNorm) or norm.training
-            or norm.running_var is None):
-        return None
-    scale = torch.rsqrt(norm.running_var + norm.eps)
-    if norm.weight is not None:
-        scale = scale * norm.weight
-    shift = -norm.running_mean * scale
-    if norm.bias is not None:
-        shift = shift + norm.bias
-    return scale, shift
-
-
-def _tanh_(t: Tensor) -> Tensor:
-    """``tanh(t)``, overwriting ``t`` (which no autograd node may need).
-
-    On CPU without autograd, fp32/fp64 ``t`` is mapped as
-    ``2 * sigmoid(2t) - 1``: the same function, to 2e-7 absolute in fp32.
-    torch's CPU tanh kernel is much slower than its sigmoid: on ``h`` of a
-    2x3x512x512 input after the stem (2x32x128x128), tanh takes 1.4 ms and
-    the four passes of the sigmoid form 0.3 ms (2 threads, benchmark VM).
-    Low-precision types keep tanh: there the sigmoid form would
-    lose the small values to cancellation.
-    """
-    if (t.device.type != 'cpu' or torch.is_grad_enabled()
-            or t.dtype not in (torch.float32, torch.float64)):
-        return t.tanh_()
-    return t.mul_(2).sigmoid_().mul_(2).sub_(1)
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise ValueError(f'pretrained must be a checkpoint path or URL, got '
+                         f'{pretrained!r}.')
+    if init_cfg is None:
+        return dict(type='Pretrained', checkpoint=pretrained)
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        warnings.warn(
+            f'RLAResNet: ignoring pretrained={pretrained!r} (set at the '
+            f'model level, e.g. by an inherited mmseg config) because the '
+            f'backbone\'s init_cfg loads {init_cfg.get("checkpoint")!r}. Set '
+            f'model.pretrained=None in your config to silence this.')
+        return init_cfg
+    raise ValueError(
+        f'RLAResNet got both pretrained={pretrained!r} and a non-Pretrained '
+        f'init_cfg={init_cfg!r}; keep one: set model.pretrained=None to '
+        f'train from the init_cfg, or drop the init_cfg.')
 
 
 @MODELS.register_module()
@@ -287,14 +351,22 @@ class RLAResNet(BaseModule):
     Args:
         depth (int): 50, 101 or 152.
         in_channels (int): Input image channels.
+        num_stages (int): Must be 4; accepted so that the backbone dicts of
+            mmdet's and mmseg's ResNet configs merge into RLAResNet's.
+        style (str): Must be ``'pytorch'`` (stride in the 3x3 conv), for the
+            same reason.
         rla_channels (int): Channels ``k`` of the hidden state.
         eca_kernel_sizes (Sequence[int], optional): One odd ECA kernel size
             per stage to build ECA-RLA-Net (the paper uses (5, 5, 5, 7)).
         with_se (bool): Adds squeeze-and-excitation to every block.
         groups (int): Groups of the 3x3 convs (RLA-ResNeXt).
         base_width (int): Channels per group at 64 planes (RLA-ResNeXt).
-        strides (Sequence[int]): Stride of the first block of each stage.
-        dilations (Sequence[int]): Dilation of each stage's 3x3 convs.
+        strides (Sequence[int]): Stride (1 or 2) of each stage's first block.
+        dilations (Sequence[int]): Dilation of each stage's 3x3 convs;
+            ``strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)`` gives the
+            output stride 8 of dilated segmentation backbones.
+        contract_dilation (bool): As in MMSegmentation: the first block of a
+            stage with dilation ``d > 1`` uses ``d // 2``.
         out_indices (Sequence[int]): Stages whose outputs are returned.
         frozen_stages (int): Freeze the stem and the first ``frozen_stages``
             stages, RLA parts included; -1 freezes nothing.
@@ -305,6 +377,8 @@ class RLAResNet(BaseModule):
         zero_init_residual (bool): Zero the last norm of every block.
         return_hidden (bool): Also return the final hidden state ``h``
             (then the last update is computed instead of skipped).
+        pretrained (str, optional): Checkpoint to load, as MMSegmentation's
+            segmentors pass it; a Pretrained ``init_cfg`` takes precedence.
         init_cfg (dict or list[dict], optional): Initialization config; a
             ``dict(type='Pretrained', checkpoint=...)`` is loaded strictly.
 
@@ -316,17 +390,18 @@ class RLAResNet(BaseModule):
         [(1, 256, 16, 16), (1, 512, 8, 8), (1, 1024, 4, 4), (1, 2048, 2, 2)]
     """
 
-    arch_settings: Dict[int, Tuple[int, ...]] = {
+    arch_settings = {
         50: (3, 4, 6, 3),
         101: (3, 4, 23, 3),
         152: (3, 8, 36, 3),
     }
-    stage_planes: Tuple[int, ...] = (64, 128, 256, 512)
-    block = RLABottleneck
+    stage_planes = (64, 128, 256, 512)
 
     def __init__(self,
                  depth: int,
                  in_channels: int = 3,
+                 num_stages: int = 4,
+                 style: str = 'pytorch',
                  rla_channels: int = 32,
                  eca_kernel_sizes: Optional[Sequence[int]] = None,
                  with_se: bool = False,
@@ -334,19 +409,30 @@ class RLAResNet(BaseModule):
                  base_width: int = 64,
                  strides: Sequence[int] = (1, 2, 2, 2),
                  dilations: Sequence[int] = (1, 1, 1, 1),
+                 contract_dilation: bool = False,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
                  norm_eval: bool = True,
                  with_cp: bool = False,
                  zero_init_residual: bool = True,
                  return_hidden: bool = False,
-                 init_cfg=None) -> None:
+                 pretrained: Optional[str] = None,
+                 init_cfg: OptMultiConfig = None) -> None:
         if depth not in self.arch_settings:
             raise ValueError(f'invalid depth {depth} for RLAResNet; valid '
                              f'depths are {sorted(self.arch_settings)}.')
-        num_stages = len(self.stage_planes)
+        if num_stages != len(self.stage_planes):
+            raise ValueError(
+                f'RLAResNet has {len(self.stage_planes)} stages, got '
+                f'num_stages={num_stages}; choose the outputs with '
+                f'out_indices instead.')
+        if style != 'pytorch':
+            raise ValueError(
+                f"RLAResNet puts the stride in the 3x3 conv (style="
+                f"'pytorch', as the released weights do), got style="
+                f"{style!r}.")
         if not isinstance(rla_channels, int) or rla_channels < 1:
             raise ValueError(f'rla_channels must be a positive integer, got '
                              f'{rla_channels!r} (the paper uses 32).')
@@ -359,10 +445,8 @@ class RLAResNet(BaseModule):
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'frozen_stages must be in [-1, {num_stages}], '
                              f'got {frozen_stages}.')
-        for name, value in (('strides', strides), ('dilations', dilations)):
-            if len(value) != num_stages:
-                raise ValueError(f'{name} needs {num_stages} entries, got '
-                                 f'{tuple(value)}.')
+        _check_strides_dilations(strides, dilations, num_stages)
+        init_cfg = _resolve_init_cfg(init_cfg, pretrained)
         if init_cfg is None:
             init_cfg = [
                 dict(type='Kaiming', layer='Conv2d', mode='fan_out',
@@ -379,8 +463,7 @@ class RLAResNet(BaseModule):
         self.with_cp = with_cp
         self.zero_init_residual = zero_init_residual
         self.return_hidden = return_hidden
-        # Stages after the last returned one never influence an output.
-        self.num_run_stages = max(out_indices) + 1
+        self.plain_convs = (conv_cfg or {}).get('type') in PLAIN_CONV_TYPES
 
         self.conv1 = build_conv_layer(
             conv_cfg, in_channels, 64, 7, stride=2, padding=3, bias=False)
@@ -395,13 +478,16 @@ class RLAResNet(BaseModule):
         self.out_channels: List[int] = []
         inplanes = 64
         for s, num_blocks in enumerate(self.arch_settings[depth]):
-            planes = self.stage_planes[s]
+            dilation = dilations[s]
+            first_dilation = dilation // 2 if (
+                contract_dilation and dilation > 1) else dilation
             stage = self._make_stage(
-                inplanes, planes, num_blocks, strides[s], dilations[s],
+                inplanes, self.stage_planes[s], num_blocks, strides[s],
+                (first_dilation, dilation),
                 dict(rla_channels=rla_channels, groups=groups,
                      base_width=base_width, eca_kernel_size=eca_sizes[s],
                      with_se=with_se, conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-            inplanes = planes * self.block.expansion
+            inplanes = self.stage_planes[s] * RLABottleneck.expansion
             self.stages.append(stage)
             self.stage_bns.append(
                 nn.ModuleList(
@@ -416,14 +502,21 @@ class RLAResNet(BaseModule):
                     bias=False))
             self.out_channels.append(inplanes)
 
+        # Stages after the last returned one never influence an output.
+        self.num_run_stages = max(out_indices) + 1
+        self.set_fast_paths()
         self._freeze_dead_parameters()
         self._freeze_stages()
 
-    def _make_stage(self, inplanes: int, planes: int, num_blocks: int,
-                    stride: int, dilation: int, block_kwargs: dict
-                    ) -> nn.ModuleList:
-        """Build one stage; its first block carries stride and projection."""
-        out_channels = planes * self.block.expansion
+    @staticmethod
+    def _make_stage(inplanes: int, planes: int, num_blocks: int, stride: int,
+                    dilations: Tuple[int, int],
+                    block_kwargs: dict) -> nn.ModuleList:
+        """One stage; its first block carries the stride and projection.
+
+        ``dilations`` is (first block's, other blocks').
+        """
+        out_channels = planes * RLABottleneck.expansion
         downsample = None
         if stride != 1 or inplanes != out_channels:
             downsample = nn.Sequential(
@@ -432,16 +525,40 @@ class RLAResNet(BaseModule):
                     stride=stride, bias=False),
                 build_norm_layer(block_kwargs['norm_cfg'], out_channels)[1])
         blocks = [
-            self.block(inplanes, planes, stride=stride, dilation=dilation,
-                       downsample=downsample, **block_kwargs)
+            RLABottleneck(inplanes, planes, stride=stride,
+                          dilation=dilations[0], downsample=downsample,
+                          **block_kwargs)
         ]
         blocks += [
-            self.block(out_channels, planes, dilation=dilation,
-                       **block_kwargs) for _ in range(1, num_blocks)
+            RLABottleneck(out_channels, planes, dilation=dilations[1],
+                          **block_kwargs) for _ in range(1, num_blocks)
         ]
         return nn.ModuleList(blocks)
 
-    def _rla_modules(self, stage: int) -> List[nn.Module]:
+    def set_fast_paths(self,
+                       split_conv1: bool = True,
+                       fuse_projection: bool = True,
+                       fold_state_norm: bool = True) -> None:
+        """Switch the fast paths (all on by default; off for ablations).
+
+        None changes the function computed. All need plain convs: with any
+        other ``conv_cfg`` they stay off.
+
+        Args:
+            split_conv1 (bool): conv1 by weight slices (``conv1x1_split``).
+            fuse_projection (bool): ``conv_outs[s]`` and the next block's
+                conv1 as one conv (``fused_conv1x1``); needs ``split_conv1``.
+            fold_state_norm (bool): fold state norms with fixed statistics
+                into that conv (``frozen_norm_affine``).
+        """
+        for stage in self.stages:
+            for block in stage:
+                block.split_conv1 = split_conv1 and self.plain_convs
+        self.fuse_projection = (fuse_projection and split_conv1
+                                and self.plain_convs)
+        self.fold_state_norm = fold_state_norm and self.plain_convs
+
+    def _stage_modules(self, stage: int) -> List[nn.Module]:
         """All modules owned by ``stage``: its blocks and its RLA parts."""
         return [self.stages[stage], self.stage_bns[stage],
                 self.conv_outs[stage], self.recurrent_convs[stage]]
@@ -451,12 +568,12 @@ class RLAResNet(BaseModule):
 
         Under DDP with ``find_unused_parameters=False`` every parameter that
         requires grad must receive one. Stages after the last returned one
-        are never run, and the norm of the update after the last run block
-        is skipped unless ``return_hidden`` asks for the final ``h``.
+        are never run, and the update after the last run block is skipped
+        unless ``return_hidden`` asks for the final ``h``.
         """
         dead: List[nn.Module] = []
         for s in range(self.num_run_stages, len(self.stages)):
-            dead += self._rla_modules(s)
+            dead += self._stage_modules(s)
         if not self.return_hidden:
             last = self.num_run_stages - 1
             dead.append(self.stage_bns[last][-1])
@@ -471,7 +588,7 @@ class RLAResNet(BaseModule):
             return
         frozen = [self.conv1, self.bn1]
         for s in range(self.frozen_stages):
-            frozen += self._rla_modules(s)
+            frozen += self._stage_modules(s)
         for module in frozen:
             module.eval()
             module.requires_grad_(False)
@@ -497,114 +614,6 @@ class RLAResNet(BaseModule):
                 for block in stage:
                     block.zero_init_last()
 
-    def _project(self, stage: int, y: Tensor,
-                 next_block: Optional[RLABottleneck],
-                 affine: Optional[Tuple[Tensor, Tensor]]
-                 ) -> Tuple[Optional[Tensor], Tensor]:
-        """``conv_outs[stage](y)``, fused with the next block's conv1 on y.
-
-        Both are 1x1 convs over the same (wide) block output; on CPU their
-        cost is dominated by reading ``y`` and writing its gradient, so they
-        run as one conv with the two weights stacked.
-
-        Args:
-            stage (int): Stage of the block that produced ``y``.
-            y (Tensor): The block output, (N, C, H, W).
-            next_block (RLABottleneck, optional): The block that reads ``y``
-                next, if any.
-            affine (tuple[Tensor, Tensor], optional): ``(scale, shift)`` of
-                the state norm, folded into conv_out's weight and bias.
-
-        Returns:
-            tuple: The next block's conv1 applied to ``y`` alone,
-            (N, width, H, W), or None when it cannot be fused; and
-            ``conv_outs[stage](y)`` (times ``scale``, plus ``shift``),
-            (N, k, H, W).
-        """
-        weight, bias = self.conv_outs[stage].weight, None
-        if affine is not None:
-            scale, bias = affine
-            weight = weight * scale[:, None, None, None]
-        if next_block is None or not next_block.split_conv1:
-            return None, F.conv2d(y, weight, bias)
-        x_weight = next_block.conv1_x_weight
-        width = x_weight.shape[0]
-        weight = torch.cat([x_weight, weight])
-        if bias is not None:
-            bias = torch.cat([bias.new_zeros(width), bias])
-        x_proj, h_in = F.conv2d(y, weight, bias).split(
-            [width, self.rla_channels], 1)
-        return x_proj, h_in
-
-    def _update_hidden(self, stage: int, index: int, y: Tensor,
-                       h: Optional[Tensor], next_block: Optional[RLABottleneck]
-                       ) -> Tuple[Tensor, Optional[Tensor]]:
-        """The RLA update after block ``index`` of ``stage``.
-
-        ``h = recurrent_convs[s](tanh(stage_bns[s][j](h + conv_outs[s](y))))``
-
-        ``y`` is the block's final output (after the residual add and ReLU).
-        The paper's text reads as if the residual branch were aggregated, and
-        the reference code assigns ``y = out`` before the add, but its
-        in-place ``out += identity`` and in-place ReLU then overwrite that
-        very tensor; the released weights were trained with the block output,
-        so that is what is used here.
-
-        ``conv_outs[s]`` runs fused with the next block's conv1 (see
-        ``_project``). A norm with fixed statistics (eval mode, or
-        ``norm_eval``) is a per-channel affine map ``scale * t + shift``:
-        both are folded into that conv and ``scale * h`` is added by one
-        ``addcmul``, so the norm costs no pass of its own.
-
-        Args:
-            stage (int): Stage of the block that produced ``y``.
-            index (int): Index of that block in its stage.
-            y (Tensor): The block output, (N, C, H, W).
-            h (Tensor, optional): Hidden state at the same size,
-                (N, k, H, W); None for the zero initial state.
-            next_block (RLABottleneck, optional): The block that reads ``y``
-                next, if any.
-
-        Returns:
-            tuple: The new ``h``, (N, k, H, W), and the next block's conv1
-            applied to ``y`` alone, (N, width, H, W), or None when that conv
-            could not be fused.
-        """
-        conv_out = self.conv_outs[stage]
-        norm = self.stage_bns[stage][index]
-        if type(conv_out) is nn.Conv2d:
-            affine = _fixed_affine(norm)
-            x_proj, h_in = self._project(stage, y, next_block, affine)
-        else:  # a custom conv_cfg: nothing is fused
-            affine, x_proj, h_in = None, None, conv_out(y)
-        if affine is None:
-            t = norm(h_in if h is None else h + h_in)
-        elif h is None:
-            t = h_in.clone()  # h_in is a view into the fused conv's output
-        else:
-            t = torch.addcmul(h_in, h, affine[0][:, None, None])
-        return self.recurrent_convs[stage](_tanh_(t)), x_proj
-
-    def _run_block(self, stage: int, index: int, x: Tensor,
-                   h: Optional[Tensor], x_proj: Optional[Tensor],
-                   update: bool, next_block: Optional[RLABottleneck]
-                   ) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
-        """One block and, if ``update``, the RLA update that follows it.
-
-        Returns the block output, the hidden state, and the next block's
-        conv1 x part when it was fused into the update.
-        """
-        x, h = self.stages[stage][index](x, h, x_proj)
-        if not update:
-            return x, h, None
-        h, x_proj = self._update_hidden(stage, index, x, h, next_block)
-        return x, h, x_proj
-
-    def _block_order(self) -> List[Tuple[int, int]]:
-        """(stage, index) of every block that runs, in order."""
-        return [(s, j) for s in range(self.num_run_stages)
-                for j in range(len(self.stages[s]))]
-
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Compute the stage outputs.
 
@@ -612,38 +621,99 @@ class RLAResNet(BaseModule):
             x (Tensor): Images, (N, in_channels, H, W).
 
         Returns:
-            tuple[Tensor]: For each stage in ``out_indices``, its output of
-            shape (N, 256 * 2**s, H_s, W_s) with stride 4, 8, 16, 32; followed
-            by the final hidden state (N, k, H_last, W_last) when
-            ``return_hidden`` is set.
+            tuple[Tensor]: For each stage in ``out_indices``, its output,
+            (N, 256 * 2**s, H_s, W_s); then the final hidden state,
+            (N, k, H_last, W_last), when ``return_hidden`` is set.
         """
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        # h starts as zeros; None lets the first block and update skip the
-        # work a zero state would do.
-        h: Optional[Tensor] = None
-        x_proj = None
+        h = x.new_zeros((x.shape[0], self.rla_channels, *x.shape[2:]))
+        if x.is_contiguous(memory_format=torch.channels_last):
+            h = h.contiguous(memory_format=torch.channels_last)
+        blocks = [(s, j) for s in range(self.num_run_stages)
+                  for j in range(len(self.stages[s]))]
+        step = self._step
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            step = self._checkpointed_step
+        x_part = None  # the next block's conv1 on x, when fused
         outs = []
-        order = self._block_order()
-        use_cp = self.with_cp and self.training and torch.is_grad_enabled()
-        for i, (s, j) in enumerate(order):
-            is_last = i == len(order) - 1
-            # The update after the last block can only reach ``h`` itself.
-            update = self.return_hidden or not is_last
+        for i, (s, j) in enumerate(blocks):
             next_block = None
-            if not is_last:
-                next_stage, next_index = order[i + 1]
-                next_block = self.stages[next_stage][next_index]
-            args = (s, j, x, h, x_proj, update, next_block)
-            if use_cp:
-                x, h, x_proj = cp.checkpoint(
-                    self._run_block, *args, use_reentrant=False)
-            else:
-                x, h, x_proj = self._run_block(*args)
+            if i + 1 < len(blocks):
+                next_block = self.stages[blocks[i + 1][0]][blocks[i + 1][1]]
+            x, h, x_part = step(s, j, x, h, x_part, next_block)
             if j == len(self.stages[s]) - 1 and s in self.out_indices:
                 outs.append(x)
         if self.return_hidden:
             outs.append(h)
         return tuple(outs)
+
+    def _step(self, stage: int, index: int, x: Tensor, h: Tensor,
+              x_part: Optional[Tensor], next_block: Optional[RLABottleneck]
+              ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """Block ``index`` of ``stage``, then the RLA update from its output.
+
+        Returns the block output ``y``, the new ``h`` and, when the update
+        computed it, the next block's conv1 applied to ``y``.
+        """
+        y, h = self.stages[stage][index](x, h, x_part)
+        if next_block is None and not self.return_hidden:
+            return y, h, None  # the last update reaches no output
+        h, x_part = self._rla_update(stage, index, y, h, next_block)
+        return y, h, x_part
+
+    def _checkpointed_step(self, *args) -> Tuple[Tensor, Tensor,
+                                                 Optional[Tensor]]:
+        """``_step`` under gradient checkpointing (``with_cp``)."""
+        return cp.checkpoint(self._step, *args, use_reentrant=False)
+
+    def _rla_update(self, stage: int, index: int, y: Tensor, h: Tensor,
+                    next_block: Optional[RLABottleneck]
+                    ) -> Tuple[Tensor, Optional[Tensor]]:
+        """The update after block ``index`` of ``stage``, output ``y``::
+
+            h = recurrent_convs[s](tanh(stage_bns[s][j](h + conv_outs[s](y))))
+
+        ``y`` is the block's output after the residual add and ReLU. The
+        paper's text reads as if the residual branch were aggregated; the
+        authors' code assigns ``y = out`` before the add, but its in-place
+        add and ReLU then overwrite that very tensor, so the released weights
+        were trained with the block output.
+
+        Args:
+            stage (int): Stage of the block that produced ``y``.
+            index (int): Index of that block in its stage.
+            y (Tensor): The block output, (N, C, H, W).
+            h (Tensor): Hidden state at the same size, (N, k, H, W).
+            next_block (RLABottleneck, optional): The block that reads ``y``
+                next, if any.
+
+        Returns:
+            tuple: The new ``h``, (N, k, H, W), and ``next_block``'s conv1
+            applied to ``y`` alone, (N, width, H, W), when fused, else None.
+        """
+        conv_out = self.conv_outs[stage]
+        norm = self.stage_bns[stage][index]
+        fuse = self.fuse_projection and next_block is not None
+        affine = frozen_norm_affine(norm) if self.fold_state_norm else None
+        if not fuse and affine is None:  # the literal update
+            t = norm(h + conv_out(y))
+            return self.recurrent_convs[stage](torch.tanh(t)), None
+        weight, bias = conv_out.weight, None
+        if affine is not None:
+            # norm(h + W y) = scale * h + (scale * W) y + shift
+            scale, bias = affine
+            weight = weight * scale[:, None, None, None]
+        x_part = None
+        if fuse:
+            x_part, h_in = fused_conv1x1(
+                y, (next_block.conv1_x_weight, weight), (None, bias))
+        else:
+            h_in = F.conv2d(y, weight, bias)
+        if affine is None:
+            t = norm(h + h_in)
+        else:
+            t = torch.addcmul(h_in, h, scale[:, None, None])
+        return self.recurrent_convs[stage](torch.tanh(t)), x_part
 
     def train(self, mode: bool = True) -> 'RLAResNet':
         """Set train mode, keeping frozen stages and (optionally) BN frozen."""

@@ -1,0 +1,4 @@
+# Semantic FPN with RLA-ResNet-50: the baseline fpn_r50_160k_ade20k.py with its
+# backbone swapped, every other setting identical.
+_base_ = ['./fpn_r50_160k_ade20k.py', './_base_/backbones/rla_r50.py']
+model = dict(backbone={{_base_.rla_backbone}})
