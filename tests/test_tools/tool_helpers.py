@@ -257,60 +257,29 @@ def write_seg_dataset(root: Path) -> Path:
 
 SEG_CLASSES = ('background', ) + CLASSES
 
-# Backbones of the segmentation configs: a plain one under an FCN head, and
+# The segmentors, written with the ``backbone``, ``head`` and ``fcn_head``
+# settings of the config below: a plain backbone under an FCN head, and
 # mmseg's dilated layout (output stride 8) under UPerNet.
 SEG_MODELS = {
     'fcn': """
-    backbone=dict(
-        type='RLAResNet',
-        depth=50,
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        init_cfg={init_cfg!r}),
-    decode_head=dict(
-        type='FCNHead',
-        in_channels=2048,
-        in_index=3,
-        channels=16,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.0,
-        num_classes={num_classes},
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),""",
+    backbone=backbone,
+    decode_head=dict(fcn_head, in_channels=2048, in_index=3),""",
     'upernet_d8': """
     backbone=dict(
-        type='RLAResNet',
-        depth=50,
+        backbone,
         strides=(1, 2, 1, 1),
         dilations=(1, 1, 2, 4),
-        contract_dilation=True,
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        init_cfg={init_cfg!r}),
+        contract_dilation=True),
     decode_head=dict(
+        head,
         type='UPerHead',
         in_channels=[256, 512, 1024, 2048],
         in_index=[0, 1, 2, 3],
-        pool_scales=(1, 2, 3, 6),
-        channels=16,
-        dropout_ratio=0.0,
-        num_classes={num_classes},
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+        pool_scales=(1, 2, 3, 6)),
     auxiliary_head=dict(
-        type='FCNHead',
+        fcn_head,
         in_channels=1024,
         in_index=2,
-        channels=16,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.0,
-        num_classes={num_classes},
-        norm_cfg=norm_cfg,
-        align_corners=False,
         loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4)),""",
 }
 
@@ -320,6 +289,20 @@ custom_imports = dict(imports={imports!r}, allow_failed_imports=False)
 
 # BN, not SyncBN: the tests run on CPU.
 norm_cfg = dict(type='BN', requires_grad=True)
+backbone = dict(
+    type='RLAResNet',
+    depth=50,
+    norm_cfg=norm_cfg,
+    norm_eval=False,
+    init_cfg={init_cfg!r})
+head = dict(
+    channels=16,
+    dropout_ratio=0.0,
+    num_classes={num_classes},
+    norm_cfg=norm_cfg,
+    align_corners=False,
+    loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0))
+fcn_head = dict(head, type='FCNHead', num_convs=1, concat_input=False)
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=dict(
@@ -426,8 +409,9 @@ def write_config(path: Path,
         checkpoint_interval=checkpoint_interval)
     if model in SEG_MODELS:
         text = _SEG_CONFIG.format(
-            model=SEG_MODELS[model].format(
-                init_cfg=init_cfg, num_classes=len(SEG_CLASSES)),
+            model=SEG_MODELS[model],
+            init_cfg=init_cfg,
+            num_classes=len(SEG_CLASSES),
             data_root=data_root.as_posix(),
             classes=SEG_CLASSES,
             **common)
