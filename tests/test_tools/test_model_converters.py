@@ -293,7 +293,8 @@ def test_upgrade_tool_lists_mismatched_keys(tmp_path: Path):
     torch.save(mmdet2_checkpoint(shapes, COCO_CLASSES), source)
     config = str(REPO_ROOT / 'configs' / 'retinanet_rla_r50.py')
     with pytest.raises(SystemExit) as error:
-        upgrade_mmdet2_detector.main([config, str(source), str(tmp_path / 'out.pth')])
+        upgrade_mmdet2_detector.main(
+            [config, str(source), str(tmp_path / 'out.pth')])
     message = str(error.value)
     assert 'bbox_head.retina_reg.weight' in message  # missing
     assert 'bbox_head.conv_cls.weight' in message  # unexpected

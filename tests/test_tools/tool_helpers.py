@@ -1,5 +1,6 @@
-"""Helpers of the tool tests: a tiny COCO-format dataset, tiny configs and
-a runner for the tools.
+"""Helpers of the tool tests: tiny datasets (COCO format for mmdet, mmseg's
+img_dir/ann_dir layout), tiny configs of both codebases and a runner for
+the tools.
 
 Everything is written under pytest's tmp dirs so the tests depend neither
 on the demo data nor on the configs of the repository.
