@@ -1,5 +1,4 @@
 """The backbone benchmark: its statistics, and a smoke run on tiny inputs."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -7,17 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from tools.analysis import benchmark_backbone
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'tools/analysis/benchmark_backbone.py'
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture
 def bench():
-    spec = importlib.util.spec_from_file_location('benchmark_backbone',
-                                                  SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_backbone
 
 
 def test_ratio_is_median_of_per_round_ratios(bench):
