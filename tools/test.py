@@ -20,9 +20,8 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
 from rla_mm.utils.cli import (add_runner_arguments, apply_output,
                               apply_test_time_aug, build_runner,
-                              enable_visualization, export_local_rank,
-                              load_config, shutdown_distributed)
-from rla_mm.utils.codebases import CodebaseNotInstalledError
+                              config_from_args, enable_visualization,
+                              export_local_rank, shutdown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -59,13 +58,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     setup_cache_size_limit_of_dynamo()
-    try:
-        cfg = load_config(args.config, args.cfg_options, args.launcher,
-                          args.work_dir)
-        if args.out is not None:
+    cfg = config_from_args(args)
+    if args.out is not None:
+        try:
             apply_output(cfg, args.out)
-    except (CodebaseNotInstalledError, ValueError) as error:
-        raise SystemExit(str(error)) from None
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.wait_time, args.show_dir)

@@ -18,10 +18,9 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
 from rla_mm.utils.cli import (add_runner_arguments, apply_resume,
-                              build_runner, enable_amp, enable_auto_scale_lr,
-                              export_local_rank, load_config,
+                              build_runner, config_from_args, enable_amp,
+                              enable_auto_scale_lr, export_local_rank,
                               shutdown_distributed)
-from rla_mm.utils.codebases import CodebaseNotInstalledError
 from rla_mm.utils.preflight import (find_missing_checkpoints,
                                     missing_checkpoints_message)
 
@@ -57,11 +56,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     setup_cache_size_limit_of_dynamo()
-    try:
-        cfg = load_config(args.config, args.cfg_options, args.launcher,
-                          args.work_dir)
-    except CodebaseNotInstalledError as error:
-        raise SystemExit(str(error)) from None
+    cfg = config_from_args(args)
     # Weight initialization runs on resume too, so the pretrained files are
     # needed either way; check them before anything heavy is built.
     missing = find_missing_checkpoints(cfg.model)

@@ -12,7 +12,7 @@ import os
 import os.path as osp
 from copy import deepcopy
 from datetime import timedelta
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -20,8 +20,10 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
-from .checkpoint_io import UNSAFE_FLAG
-from .codebases import codebase_of, read_config, runner_registry
+from .checkpoint_io import (UNSAFE_FLAG, UnsafeCheckpointError,
+                            load_checkpoint_file)
+from .codebases import (CodebaseNotInstalledError, codebase_of, read_config,
+                        runner_registry)
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -59,6 +61,18 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         'code: only for files from a source you trust)')
 
 
+def load_input_checkpoint(args: argparse.Namespace) -> Any:
+    """Load a converter's ``in_file``, weights-only unless ``--trust-pickle``.
+
+    Exits with the reason, without a traceback, when the file is missing or
+    holds objects that weights-only loading refuses.
+    """
+    try:
+        return load_checkpoint_file(args.in_file, args.trust_pickle)
+    except (FileNotFoundError, UnsafeCheckpointError) as error:
+        raise SystemExit(str(error)) from None
+
+
 def export_local_rank(local_rank: int) -> None:
     """Expose ``--local_rank`` as ``LOCAL_RANK`` unless the launcher set it.
     """
@@ -92,6 +106,19 @@ def load_config(config_path: str,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = default_work_dir(config_path)
     return cfg
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """:func:`load_config` of a tool's parsed runner arguments.
+
+    Exits with the reason, without a traceback, when the config's codebase
+    is not installed.
+    """
+    try:
+        return load_config(args.config, args.cfg_options, args.launcher,
+                           args.work_dir)
+    except CodebaseNotInstalledError as error:
+        raise SystemExit(str(error)) from None
 
 
 def enable_amp(cfg: Config) -> None:

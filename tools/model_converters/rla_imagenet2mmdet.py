@@ -31,9 +31,8 @@ from rla_mm.models.backbones.rla_resnet import repr_arch
 from rla_mm.utils.checkpoint import (CLASSIFIER_PREFIXES, WRAPPER_PREFIXES,
                                      CheckpointMismatchError,
                                      extract_state_dict, match_state_dict)
-from rla_mm.utils.checkpoint_io import (UnsafeCheckpointError,
-                                        load_checkpoint_file, publish)
-from rla_mm.utils.cli import add_output_arguments
+from rla_mm.utils.checkpoint_io import publish
+from rla_mm.utils.cli import add_output_arguments, load_input_checkpoint
 
 _BLOCK_KEY = re.compile(r'^stages\.(\d+)\.(\d+)\.conv1\.weight$')
 
@@ -139,10 +138,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> str:
     """Convert; return the path written."""
     args = parse_args(argv)
-    try:
-        checkpoint = load_checkpoint_file(args.in_file, args.trust_pickle)
-    except (FileNotFoundError, UnsafeCheckpointError) as error:
-        raise SystemExit(str(error)) from None
+    checkpoint = load_input_checkpoint(args)
     try:
         converted = convert(checkpoint, args.in_file)
     except ValueError as error:

@@ -41,9 +41,8 @@ from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 from rla_mm.utils.checkpoint import extract_state_dict
-from rla_mm.utils.checkpoint_io import (UnsafeCheckpointError,
-                                        load_checkpoint_file, publish)
-from rla_mm.utils.cli import add_output_arguments
+from rla_mm.utils.checkpoint_io import publish
+from rla_mm.utils.cli import add_output_arguments, load_input_checkpoint
 from rla_mm.utils.codebases import read_config
 
 
@@ -102,10 +101,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> str:
     """Check and upgrade; return the path written."""
     args = parse_args(argv)
-    try:
-        checkpoint = load_checkpoint_file(args.in_file, args.trust_pickle)
-    except (FileNotFoundError, UnsafeCheckpointError) as error:
-        raise SystemExit(str(error)) from None
+    checkpoint = load_input_checkpoint(args)
     upgraded = upgrade(checkpoint, osp.basename(args.in_file))
     try:
         check_fits(upgraded['state_dict'], args.config)
