@@ -248,9 +248,10 @@ def test_backbone_swap_into_unmodified_mmdet_config(tmp_path):
         "_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'\n"
         "custom_imports = dict(imports=['rla_mm'], "
         'allow_failed_imports=False)\n'
-        "model = dict(backbone=dict(_delete_=True, type='RLAResNet', "
-        'depth=50, frozen_stages=1))\n')
+        "model = dict(backbone=dict(type='RLAResNet', init_cfg=None))\n")
     cfg = Config.fromfile(str(config))
+    # The README's swap: mmdet's ResNet settings carry over.
+    assert cfg.model.backbone.frozen_stages == 1 and cfg.model.backbone.style
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -264,16 +265,25 @@ def test_backbone_swap_into_unmodified_mmdet_config(tmp_path):
         'max_per_img']
 
 
-def segmentation_inputs(size: int = 64, num_classes: int = 19) -> dict:
+def segmentation_inputs(size: int = 64, num_classes: int = 19,
+                        batch: int = 2) -> dict:
+    """A batch of random images and label maps (2: ASPP's image-pool BN
+    needs more than one value per channel)."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
-    sample = SegDataSample()
-    sample.gt_sem_seg = PixelData(
-        data=torch.randint(0, num_classes, (1, size, size)))
-    sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size),
-                             pad_shape=(size, size)))
-    return dict(inputs=[torch.randint(0, 255, (3, size, size)).float()],
-                data_samples=[sample])
+    samples = []
+    for _ in range(batch):
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(0, num_classes, (1, size, size)))
+        sample.set_metainfo(dict(img_shape=(size, size),
+                                 ori_shape=(size, size),
+                                 pad_shape=(size, size)))
+        samples.append(sample)
+    return dict(
+        inputs=[torch.randint(0, 255, (3, size, size)).float()
+                for _ in range(batch)],
+        data_samples=samples)
 
 
 def run_segmentor(cfg: Config) -> None:
