@@ -1,22 +1,28 @@
-"""Train and evaluate an RLA-ResNet-50 Mask R-CNN on synthetic shapes.
+"""Train and evaluate an RLA-ResNet-50 model on synthetic shapes, on a CPU.
 
-What ``make demo`` runs, offline and on a CPU in about ten minutes:
+What ``make demo`` runs, offline, once per task:
 
-1. render the shapes dataset (skipped when the same one is already there),
-2. train ``configs/demo/mask_rcnn_rla_r50_shapes.py`` from scratch with
-   ``tools/train.py``,
-3. evaluate it with ``tools/test.py`` (COCO box and mask AP on the val split)
-   and paint its predictions on the val images,
-4. plot the training losses and print the AP table and where everything is.
+* ``--task det`` (default): Mask R-CNN, COCO box and mask AP;
+* ``--task seg``: Semantic FPN on the same images' label maps, mIoU.
+
+Each run:
+
+1. renders the shapes dataset (skipped when the same one is already there),
+2. trains the task's demo config from scratch with ``tools/train.py``,
+3. evaluates it with ``tools/test.py`` on the val split and paints its
+   predictions on the val images,
+4. plots the training losses and prints the metrics and where everything is.
 
 Usage::
 
-    python tools/demo.py [--config CONFIG] [--data-root DIR] [--work-dir DIR]
-        [--iters N] [--num-train N] [--num-val N]
+    python tools/demo.py [--task {det,seg}] [--config CONFIG]
+        [--data-root DIR] [--work-dir DIR] [--iters N] [--num-train N]
+        [--num-val N]
 
-``--config configs/demo/mask_rcnn_r50_shapes.py`` (with another
-``--work-dir``) runs the plain ResNet-50 twin for comparison; ``--iters 2
---num-train 8 --num-val 2`` is the smoke test.
+``--config configs/demo/mask_rcnn_r50_shapes.py`` (or
+``fpn_r50_shapes_seg.py`` with ``--task seg``; with another ``--work-dir``)
+runs the plain ResNet-50 twin for comparison; ``--iters 2 --num-train 8
+--num-val 2`` is the smoke test.
 """
 import argparse
 import os.path as osp
@@ -24,34 +30,55 @@ import shutil
 import time
 from contextlib import contextmanager
 from glob import glob
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 
 from rla_mm.datasets.shapes import (ShapesConfig, annotation_path,
-                                    ensure_dataset)
+                                    background_only_miou, ensure_dataset)
 from rla_mm.utils.runs import (Panel, latest_run_dir, loss_curves,
                                metrics_file, plot_panels, read_json_lines,
                                run_command, scalars_file, tool_command)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
-                          'mask_rcnn_rla_r50_shapes.py')
-TASKS = ('bbox', 'segm')
+
+
+class Task(NamedTuple):
+    """What differs between the detection and the segmentation demo."""
+    config: str
+    work_dir: str
+    metric: str
+
+
+TASKS = {
+    'det': Task(
+        osp.join(REPO_ROOT, 'configs', 'demo', 'mask_rcnn_rla_r50_shapes.py'),
+        'work_dirs/demo', 'COCO AP'),
+    'seg': Task(
+        osp.join(REPO_ROOT, 'configs', 'demo', 'fpn_rla_r50_shapes_seg.py'),
+        'work_dirs/demo_seg', 'mIoU (%)'),
+}
+COCO_TASKS = ('bbox', 'segm')
 # Columns of the AP table: header and suffix of CocoMetric's keys.
 AP_COLUMNS = (('AP', 'mAP'), ('AP50', 'mAP_50'), ('AP75', 'mAP_75'),
               ('APs', 'mAP_s'), ('APm', 'mAP_m'), ('APl', 'mAP_l'))
+IOU_COLUMNS = ('mIoU', 'mAcc', 'aAcc')
 SHOWN_PREDICTIONS = 4
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Train and evaluate an RLA Mask R-CNN on synthetic '
-        'shapes, from scratch, on a CPU.')
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
-                        help='demo config (default: %(default)s)')
+        description='Train and evaluate an RLA-ResNet-50 Mask R-CNN (det) '
+        'or Semantic FPN (seg) on synthetic shapes, from scratch, on a CPU.')
+    parser.add_argument('--task', choices=sorted(TASKS), default='det',
+                        help='det: instance segmentation (COCO AP); seg: '
+                        'semantic segmentation (mIoU) (default: %(default)s)')
+    parser.add_argument('--config',
+                        help='demo config (default: the task\'s RLA config '
+                        'in configs/demo/)')
     parser.add_argument('--data-root', default='data/demo_shapes',
                         help='where the dataset is written and read')
-    parser.add_argument('--work-dir', default='work_dirs/demo',
-                        help='where logs, checkpoint and outputs go')
+    parser.add_argument('--work-dir',
+                        help='where logs, checkpoint and outputs go '
+                        '(default: work_dirs/demo, or work_dirs/demo_seg)')
     parser.add_argument('--iters', type=int,
                         help='training iterations (default: the config\'s)')
     parser.add_argument('--num-train', type=int,
@@ -59,17 +86,23 @@ def parse_args() -> argparse.Namespace:
                         help='train images (default: %(default)s)')
     parser.add_argument('--num-val', type=int, default=ShapesConfig.num_val,
                         help='val images (default: %(default)s)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    task = TASKS[args.task]
+    args.config = args.config or task.config
+    args.work_dir = args.work_dir or task.work_dir
+    return args
 
 
-def data_options(data_root: str) -> List[str]:
+def data_options(data_root: str, task: str) -> List[str]:
     """``--cfg-options`` that point the demo config at ``data_root``."""
     root = osp.abspath(data_root)
     options = [
         f'{loader}.dataset.data_root={root}'
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ]
-    options.append(f"test_evaluator.ann_file={annotation_path(root, 'val')}")
+    if task == 'det':
+        options.append(
+            f"test_evaluator.ann_file={annotation_path(root, 'val')}")
     return options
 
 
@@ -103,12 +136,22 @@ def format_ap_table(metrics: Dict[str, float]) -> str:
     shown as '-'.
     """
     lines = ['       ' + ''.join(f'{name:>8}' for name, _ in AP_COLUMNS)]
-    for task in TASKS:
+    for task in COCO_TASKS:
         cells = []
         for _, key in AP_COLUMNS:
             value = metrics.get(f'coco/{task}_{key}', -1)
             cells.append(f'{value:8.3f}' if value >= 0 else f"{'-':>8}")
         lines.append(f'  {task:<5}' + ''.join(cells))
+    return '\n'.join(lines)
+
+
+def format_iou_table(metrics: Dict[str, float],
+                     background_miou: float) -> str:
+    """IoUMetric's mIoU, mAcc and aAcc (percent), and the mIoU of predicting
+    background everywhere, which a trained model must clearly beat."""
+    lines = ['  ' + ''.join(f'{name:>8}' for name in IOU_COLUMNS),
+             '  ' + ''.join(f'{metrics[name]:8.2f}' for name in IOU_COLUMNS),
+             f'  background everywhere: mIoU {background_miou:.2f}']
     return '\n'.join(lines)
 
 
@@ -126,24 +169,24 @@ def stage(title: str, times: Dict[str, float], name: str) -> Iterator[None]:
     times[name] = time.perf_counter() - start
 
 
-def train(config: str, train_dir: str, data_root: str,
+def train(config: str, train_dir: str, data_root: str, task: str,
           iters: Optional[int]) -> str:
     """Train with ``tools/train.py``; returns the last checkpoint's path."""
     run_tool('train.py', [
         config, '--work-dir', train_dir, '--cfg-options',
-        *data_options(data_root), *train_options(iters)
+        *data_options(data_root, task), *train_options(iters)
     ])
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         return f.read().strip()
 
 
 def evaluate(config: str, checkpoint: str, test_dir: str, show_dir: str,
-             data_root: str) -> str:
+             data_root: str, task: str) -> str:
     """Evaluate with ``tools/test.py``; returns the metrics file's path."""
     shutil.rmtree(show_dir, ignore_errors=True)
     run_tool('test.py', [
         config, checkpoint, '--work-dir', test_dir, '--show-dir', show_dir,
-        '--cfg-options', *data_options(data_root)
+        '--cfg-options', *data_options(data_root, task)
     ])
     return metrics_file(latest_run_dir(test_dir))
 
@@ -165,11 +208,11 @@ def main() -> None:
     with stage('[2/3] Training from scratch (the log shows the ETA)', times,
                'train'):
         checkpoint = train(args.config, train_dir, args.data_root,
-                           args.iters)
+                           args.task, args.iters)
     with stage('[3/3] Testing', times, 'test'):
         metrics_path = evaluate(args.config, checkpoint,
                                 osp.join(work_dir, 'test'), show_dir,
-                                args.data_root)
+                                args.data_root, args.task)
 
     plot_losses(
         read_json_lines(scalars_file(latest_run_dir(train_dir))), loss_curve,
@@ -180,8 +223,11 @@ def main() -> None:
     stages = ', '.join(f'{k} {format_duration(v)}' for k, v in times.items())
     print(f'\nDemo finished in {format_duration(sum(times.values()))} '
           f'({stages}).')
-    print(f'COCO AP on the {args.num_val} val images:')
-    print(format_ap_table(metrics))
+    print(f'{TASKS[args.task].metric} on the {args.num_val} val images:')
+    if args.task == 'det':
+        print(format_ap_table(metrics))
+    else:
+        print(format_iou_table(metrics, background_only_miou(args.data_root)))
     print('Outputs:')
     print(f'  checkpoint   {checkpoint}')
     print(f'  metrics      {metrics_path}')

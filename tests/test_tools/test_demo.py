@@ -22,3 +22,20 @@ def test_demo_smoke(tmp_path):
     summary = result.stdout[result.stdout.index('Demo finished'):]
     for row in ('bbox', 'segm', 'AP50', 'loss curve', 'predictions'):
         assert row in summary
+
+
+def test_segmentation_demo_smoke(tmp_path):
+    """The semantic-segmentation demo at a toy size: mmseg's dataset,
+    IoUMetric, painted label maps and the background-only floor."""
+    data_root, work_dir = tmp_path / 'data', tmp_path / 'work'
+    result = run_tool([
+        'python', TOOLS / 'demo.py', '--task', 'seg', '--iters', '2',
+        '--num-train', '8', '--num-val', '2', '--data-root', data_root,
+        '--work-dir', work_dir
+    ], cwd=tmp_path, timeout=600)
+    assert (work_dir / 'loss_curve.png').stat().st_size > 0
+    assert len(list((work_dir / 'predictions').rglob('*.png'))) == 2
+    summary = result.stdout[result.stdout.index('Demo finished'):]
+    for row in ('mIoU', 'mAcc', 'aAcc', 'background everywhere',
+                'predictions'):
+        assert row in summary
