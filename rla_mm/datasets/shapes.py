@@ -252,13 +252,14 @@ def sample_shapes(rng: np.random.Generator, cfg: ShapesConfig,
                                      rng.uniform(0, 2 * np.pi))
             mask = rasterize(outline, size)
             left = [s.visible & ~mask for s in shapes]
-            if all(
-                    np.count_nonzero(v) >= cfg.min_visible * np.count_nonzero(
-                        s.mask) for v, s in zip(left, shapes)):
+            if all(v.sum() >= cfg.min_visible * s.mask.sum()
+                   for v, s in zip(left, shapes)):
                 break
         else:
             break  # The image is too crowded for another shape.
-        under = [np.array(s.colour) for s in shapes if (s.visible & mask).any()]
+        under = [
+            np.array(s.colour) for s in shapes if (s.visible & mask).any()
+        ]
         colour = _sample_colour(rng, [background_colour] + under)
         for shape, visible in zip(shapes, left):
             shape.visible = visible

@@ -6,20 +6,19 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS
 
 from rla_mm.datasets.shapes import (SEG_CLASSES, ShapesConfig, build_split,
                                     label_maps, write_dataset)
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(__file__))), 'configs', 'demo')
+SEG_DEMO_CONFIGS = ('fpn_r50_shapes_seg.py', 'fpn_rla_r50_shapes_seg.py')
 TINY = ShapesConfig(num_train=2, num_val=3, image_size=64)
 
 
-@pytest.mark.parametrize('name',
-                         ['fpn_r50_shapes_seg.py', 'fpn_rla_r50_shapes_seg.py'])
+@pytest.mark.parametrize('name', SEG_DEMO_CONFIGS)
 def test_seg_demo_config_reads_the_label_maps(name, tmp_path):
-    pytest.importorskip('mmseg')
-    from mmseg.registry import DATASETS
     init_default_scope('mmseg')
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     assert cfg.metainfo['classes'] == SEG_CLASSES
