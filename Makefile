@@ -1,11 +1,12 @@
 # rla_mm: the two commands of the README.
 #   make test   set up .venv (first time only) and run the test suite
 #   make demo   set up .venv (first time only) and run the demo on the embedded data
+#   make demo-seg  the same for the semantic-segmentation demo
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rla_mm_stack
 
-.PHONY: setup test demo paper-demo benchmark clean-venv
+.PHONY: setup test demo demo-seg paper-demo benchmark clean-venv
 setup: $(STAMP)
 
 $(STAMP): tools/setup_env.sh requirements/runtime.txt requirements/tests.txt setup.py pyproject.toml
@@ -17,6 +18,9 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) tools/demo.py
+
+demo-seg: $(STAMP)
+	$(PY) tools/demo.py --task seg
 
 paper-demo: $(STAMP)
 	$(PY) tools/paper/run_pairs.py --demo

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or complete) the project's virtual environment with the real
 # OpenMMLab stack: torch (CPU), mmengine, mmcv built from source WITH its
-# compiled ops, mmdet, pycocotools, pytest, and rla_mm in editable mode.
+# compiled ops, mmdet, mmsegmentation, pycocotools, pytest, and rla_mm in
+# editable mode.
 #
 # Usage: bash tools/setup_env.sh [VENV_DIR]        (default: .venv)
 #
@@ -52,9 +53,11 @@ fi
 
 log "checking the stack"
 "$PY" - <<'PY'
-import mmcv, mmdet, mmengine, torch
+import mmcv, mmdet, mmengine, mmseg, torch
 from mmcv.ops import RoIAlign, nms  # noqa: F401  (needs the compiled mmcv._ext)
+import mmseg.models  # noqa: F401  (needs ftfy and regex)
 import rla_mm  # noqa: F401
 print(f"torch {torch.__version__} | mmengine {mmengine.__version__} | "
-      f"mmcv {mmcv.__version__} (ops OK) | mmdet {mmdet.__version__}")
+      f"mmcv {mmcv.__version__} (ops OK) | mmdet {mmdet.__version__} | "
+      f"mmseg {mmseg.__version__}")
 PY

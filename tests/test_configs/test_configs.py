@@ -28,6 +28,8 @@ RLA_VARIANTS = {
 }
 DEMO_PAIR = ('demo/mask_rcnn_rla_r50_shapes.py',
              'demo/mask_rcnn_r50_shapes.py')
+SEG_DEMO_PAIR = ('demo/fpn_rla_r50_shapes_seg.py',
+                 'demo/fpn_r50_shapes_seg.py')
 # Configs whose models also run a training step and an inference.
 FORWARD_CONFIGS = ('mask_rcnn_rla_r50.py', 'retinanet_eca_rla_r50.py',
                    DEMO_PAIR[0])
@@ -103,7 +105,7 @@ def without_backbone(cfg: Config) -> dict:
 
 def test_every_pair_is_shipped():
     expected = {name for pair in RLA_PAIRS + SEG_PAIRS
-                for name in pair} | set(DEMO_PAIR)
+                for name in pair} | set(DEMO_PAIR) | set(SEG_DEMO_PAIR)
     assert expected <= set(SHIPPED)
 
 
@@ -118,7 +120,8 @@ def test_config_loads_and_builds(name):
     assert type(model.backbone).__name__ == backbone.type
 
 
-@pytest.mark.parametrize('rla, baseline', RLA_PAIRS + SEG_PAIRS + [DEMO_PAIR])
+@pytest.mark.parametrize('rla, baseline',
+                         RLA_PAIRS + SEG_PAIRS + [DEMO_PAIR, SEG_DEMO_PAIR])
 def test_twins_differ_only_in_backbone(rla, baseline):
     assert without_backbone(load(rla)) == without_backbone(load(baseline))
     assert load(rla).model.backbone.type == 'RLAResNet'
@@ -217,22 +220,24 @@ def packed_inputs(num_classes: int, with_mask: bool, size: int = 96) -> dict:
         num_classes=num_classes, with_mask=with_mask)
 
 
+def check_train_step(model: torch.nn.Module, inputs: dict) -> None:
+    """A finite loss, and a gradient for every trainable backbone weight."""
+    model.train()
+    data = model.data_preprocessor(inputs, True)
+    total, _ = model.parse_losses(model(**data, mode='loss'))
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(p.grad is not None for p in model.backbone.parameters()
+               if p.requires_grad)
+
+
 @pytest.mark.parametrize('name', FORWARD_CONFIGS)
 def test_forward(name):
     """A training step and an inference on a tiny image."""
     model = build(name)
     with_mask = 'mask' in name
     num_classes = (len(CATEGORIES) if 'shapes' in name else 80)
-    data = model.data_preprocessor(packed_inputs(num_classes, with_mask),
-                                   True)
-    model.train()
-    losses = model(**data, mode='loss')
-    total, _ = model.parse_losses(losses)
-    assert torch.isfinite(total)
-    total.backward()
-    assert all(p.grad is not None for p in model.backbone.parameters()
-               if p.requires_grad)
-
+    check_train_step(model, packed_inputs(num_classes, with_mask))
     model.eval()
     data = model.data_preprocessor(packed_inputs(num_classes, with_mask),
                                    False)
@@ -293,14 +298,7 @@ def run_segmentor(cfg: Config) -> None:
     torch.manual_seed(0)
     model = ROOT_MODELS.build(cfg.model)
     model.init_weights()
-    model.train()
-    data = model.data_preprocessor(segmentation_inputs(), True)
-    losses = model(**data, mode='loss')
-    total, _ = model.parse_losses(losses)
-    assert torch.isfinite(total)
-    total.backward()
-    assert all(p.grad is not None for p in model.backbone.parameters()
-               if p.requires_grad)
+    check_train_step(model, segmentation_inputs())
     model.eval()
     data = model.data_preprocessor(segmentation_inputs(), False)
     with torch.no_grad():

@@ -10,9 +10,7 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 import rla_mm  # noqa: F401  (registers RLAResNet)
 from rla_mm.models.backbones.rla_resnet import (ECA, RLABottleneck, RLAResNet,
-                                                conv1x1_split,
-                                                frozen_norm_affine,
-                                                fused_conv1x1)
+                                                conv1x1_split, fused_conv1x1)
 from rla_mm.utils import CheckpointMismatchError
 
 from .reference_rla import reference_forward
@@ -134,27 +132,12 @@ def test_conv1x1_split_equals_conv_of_concatenation():
 def test_fused_conv1x1_equals_separate_convs():
     x = torch.randn(2, 6, 5, 4, dtype=torch.float64)
     weights = [torch.randn(c, 6, 1, 1, dtype=torch.float64) for c in (3, 2)]
-    biases = [None, torch.randn(2, dtype=torch.float64)]
-    outs = fused_conv1x1(x, weights, biases)
-    for out, w, b in zip(outs, weights, biases):
-        torch.testing.assert_close(out, F.conv2d(x, w, b))
-    no_bias = fused_conv1x1(x, weights, [None, None])
-    torch.testing.assert_close(no_bias[1], F.conv2d(x, weights[1]))
-
-
-def test_frozen_norm_affine_equals_eval_batchnorm():
-    norm = randomize_norms(nn.BatchNorm2d(4)).double().eval()
-    t = torch.randn(2, 4, 3, 3, dtype=torch.float64)
-    scale, shift = frozen_norm_affine(norm)
-    torch.testing.assert_close(scale[:, None, None] * t + shift[:, None, None],
-                               norm(t))
-    assert frozen_norm_affine(norm.train()) is None
-    assert frozen_norm_affine(nn.GroupNorm(2, 4)) is None
+    for out, w in zip(fused_conv1x1(x, weights), weights):
+        torch.testing.assert_close(out, F.conv2d(x, w))
 
 
 @pytest.mark.parametrize('switch_off', [
-    (), ('fold_state_norm', ), ('fuse_projection', ),
-    ('fuse_projection', 'fold_state_norm', 'split_conv1')])
+    (), ('fuse_projection', ), ('fuse_projection', 'split_conv1')])
 @pytest.mark.parametrize('train', [False, True])
 def test_each_fast_path_switch_keeps_the_function(switch_off, train):
     """The ablation switches change speed, never the result."""
@@ -204,7 +187,7 @@ def test_custom_conv_cfg_takes_unfused_path_with_same_result(train):
 
 
 def test_gradients_match_reference_with_frozen_norms():
-    """The folded state norm (``norm_eval`` training) has exact gradients."""
+    """``norm_eval`` training (fixed norms) has the exact gradients."""
     model = make_model(zero_init_residual=False).double()
     model.train()  # norm_eval=True: every BN uses its running statistics
     assert not model.stage_bns[0][0].training

@@ -69,7 +69,7 @@ def test_ratios_of_ablation_variants(bench):
     assert summary['ratio_min rla literal'] == 2.5
     result = {'inference (s)': {**summary, **{
         f'{key} {name}': summary[f'{key} rla literal']
-        for name in ('rla -fold', 'rla -fold -fuse')
+        for name in ('rla -fuse', )
         for key in ('ratio', 'ratio_min', 'ratio_max')}}}
     table = bench.format_ablation(result)
     assert 'rla literal' in table and '2.750 (2.500-3.000)' in table
@@ -84,5 +84,5 @@ def test_dilated_ablation_run(tmp_path):
         capture_output=True, text=True, check=True, cwd=ROOT)
     assert 'dilated=True' in proc.stdout and 'rla literal' in proc.stdout
     train = json.loads(out_json.read_text())['R50']['train step (s)']
-    for variant in ('rla -fold', 'rla -fold -fuse', 'rla literal'):
+    for variant in ('rla -fuse', 'rla literal'):
         assert train[f'ratio {variant}'] > 0

@@ -39,10 +39,8 @@ VARIANTS = ('rla', 'resnet', 'rla_cp')
 # --ablation: RLA-ResNet with its fast paths switched off one by one
 # (cumulatively), down to the literal definition.
 ABLATION = {
-    'rla -fold': dict(fold_state_norm=False),
-    'rla -fold -fuse': dict(fold_state_norm=False, fuse_projection=False),
-    'rla literal': dict(fold_state_norm=False, fuse_projection=False,
-                        split_conv1=False),
+    'rla -fuse': dict(fuse_projection=False),
+    'rla literal': dict(fuse_projection=False, split_conv1=False),
 }
 # --dilated: output stride 8, as PSPNet / DeepLabV3(+) use ResNets.
 DILATED = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
@@ -250,8 +248,8 @@ def benchmark_pair(depth: int, args: argparse.Namespace) -> Dict[str, dict]:
         args.repeats, args.warmup, device))
     result = {'train step (s)': train, 'inference (s)': infer}
     if not args.no_memory:
-        saved = {k: saved_tensor_bytes(models[k], x, args.amp)
-                 for k in ('rla', 'resnet')}
+        saved = {k: saved_tensor_bytes(m, x, args.amp)
+                 for k, m in models.items()}
         result['saved for backward (MiB)'] = {
             k: v / 2**20 for k, v in saved.items()}
         peak: Dict[str, float] = {}
@@ -349,6 +347,9 @@ def format_ablation(result: Dict[str, dict]) -> str:
     lines = ['\nablation: fast paths switched off cumulatively, ratio to '
              'ResNet (median, range over rounds)',
              f'{"variant":<20}' + ''.join(f'{m:>34}' for m in timed)]
+    saved = result.get('saved for backward (MiB)')
+    if saved:
+        lines[-1] += f'{"saved for backward":>22}'
     for variant in ['rla'] + list(ABLATION):
         suffix = '' if variant == 'rla' else f' {variant}'
         cells = ''
@@ -357,6 +358,8 @@ def format_ablation(result: Dict[str, dict]) -> str:
             cells += (f'{v["ratio" + suffix]:>18.3f} '
                       f'({v["ratio_min" + suffix]:.3f}-'
                       f'{v["ratio_max" + suffix]:.3f})')
+        if saved:
+            cells += f'{saved[variant] / saved["resnet"]:>22.3f}'
         lines.append(f'{variant:<20}{cells}')
     return '\n'.join(lines)
 

@@ -11,7 +11,7 @@ reads ``cat([x, h])`` and, after every block with output ``y``::
 Parameter names follow the authors' released checkpoints exactly, so their
 ImageNet weights load without conversion.
 
-``RLAResNet.forward`` and ``RLAResNet._rla_update`` are the whole idea. Three
+``RLAResNet.forward`` and ``RLAResNet._rla_update`` are the whole idea. Two
 fast paths compute the same function with fewer passes over memory; each is
 a small helper below with its own test against the literal definition, and
 ``RLAResNet.set_fast_paths`` switches each off for the benchmark's ablation:
@@ -20,8 +20,6 @@ a small helper below with its own test against the literal definition, and
   the concatenation.
 - ``fused_conv1x1``: ``conv_outs[s](y)`` and the next block's conv1 on ``y``
   as one convolution over ``y``.
-- ``frozen_norm_affine``: a state norm with fixed statistics folded into
-  that convolution.
 """
 import warnings
 from typing import List, Optional, Sequence, Tuple
@@ -68,9 +66,8 @@ def conv1x1_split(x: Tensor, h: Tensor, weight: Tensor,
     return x_part + F.conv2d(h, weight[:, cx:])
 
 
-def fused_conv1x1(x: Tensor, weights: Sequence[Tensor],
-                  biases: Sequence[Optional[Tensor]]) -> Tuple[Tensor, ...]:
-    """Several 1x1 convs over the same input, run as one conv.
+def fused_conv1x1(x: Tensor, weights: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+    """Several bias-free 1x1 convs over the same input, run as one conv.
 
     On CPU, a 1x1 conv over a wide input costs mostly the reading of that
     input and the writing of its gradient; stacking the weights does both
@@ -79,38 +76,13 @@ def fused_conv1x1(x: Tensor, weights: Sequence[Tensor],
     Args:
         x (Tensor): (N, C, H, W).
         weights (Sequence[Tensor]): (C_i, C, 1, 1) each.
-        biases (Sequence[Tensor or None]): (C_i,) or None each.
 
     Returns:
-        tuple[Tensor]: ``F.conv2d(x, weights[i], biases[i])``, (N, C_i, H, W)
-        each (views into one output).
+        tuple[Tensor]: ``F.conv2d(x, weights[i])``, (N, C_i, H, W) each
+        (views into one output).
     """
     sizes = [w.shape[0] for w in weights]
-    bias = None
-    if any(b is not None for b in biases):
-        bias = torch.cat([
-            b if b is not None else weights[0].new_zeros(n)
-            for b, n in zip(biases, sizes)
-        ])
-    return F.conv2d(x, torch.cat(list(weights)), bias).split(sizes, 1)
-
-
-def frozen_norm_affine(norm: nn.Module) -> Optional[Tuple[Tensor, Tensor]]:
-    """``(scale, shift)``, (C,) each, of a norm that uses fixed statistics.
-
-    A BatchNorm in eval mode maps ``t`` to ``scale * t + shift`` per
-    channel. Returns None for any other norm (BN in training mode, GN, ...).
-    """
-    if (not isinstance(norm, _BatchNorm) or norm.training
-            or norm.running_var is None):
-        return None
-    scale = torch.rsqrt(norm.running_var + norm.eps)
-    if norm.weight is not None:
-        scale = scale * norm.weight
-    shift = -norm.running_mean * scale
-    if norm.bias is not None:
-        shift = shift + norm.bias
-    return scale, shift
+    return F.conv2d(x, torch.cat(list(weights))).split(sizes, 1)
 
 
 class ECA(nn.Module):
@@ -537,26 +509,22 @@ class RLAResNet(BaseModule):
 
     def set_fast_paths(self,
                        split_conv1: bool = True,
-                       fuse_projection: bool = True,
-                       fold_state_norm: bool = True) -> None:
+                       fuse_projection: bool = True) -> None:
         """Switch the fast paths (all on by default; off for ablations).
 
-        None changes the function computed. All need plain convs: with any
-        other ``conv_cfg`` they stay off.
+        Neither changes the function computed. Both need plain convs: with
+        any other ``conv_cfg`` they stay off.
 
         Args:
             split_conv1 (bool): conv1 by weight slices (``conv1x1_split``).
             fuse_projection (bool): ``conv_outs[s]`` and the next block's
                 conv1 as one conv (``fused_conv1x1``); needs ``split_conv1``.
-            fold_state_norm (bool): fold state norms with fixed statistics
-                into that conv (``frozen_norm_affine``).
         """
         for stage in self.stages:
             for block in stage:
                 block.split_conv1 = split_conv1 and self.plain_convs
         self.fuse_projection = (fuse_projection and split_conv1
                                 and self.plain_convs)
-        self.fold_state_norm = fold_state_norm and self.plain_convs
 
     def _stage_modules(self, stage: int) -> List[nn.Module]:
         """All modules owned by ``stage``: its blocks and its RLA parts."""
@@ -693,27 +661,13 @@ class RLAResNet(BaseModule):
         """
         conv_out = self.conv_outs[stage]
         norm = self.stage_bns[stage][index]
-        fuse = self.fuse_projection and next_block is not None
-        affine = frozen_norm_affine(norm) if self.fold_state_norm else None
-        if not fuse and affine is None:  # the literal update
-            t = norm(h + conv_out(y))
-            return self.recurrent_convs[stage](torch.tanh(t)), None
-        weight, bias = conv_out.weight, None
-        if affine is not None:
-            # norm(h + W y) = scale * h + (scale * W) y + shift
-            scale, bias = affine
-            weight = weight * scale[:, None, None, None]
-        x_part = None
-        if fuse:
+        if self.fuse_projection and next_block is not None:
             x_part, h_in = fused_conv1x1(
-                y, (next_block.conv1_x_weight, weight), (None, bias))
+                y, (next_block.conv1_x_weight, conv_out.weight))
         else:
-            h_in = F.conv2d(y, weight, bias)
-        if affine is None:
-            t = norm(h + h_in)
-        else:
-            t = torch.addcmul(h_in, h, scale[:, None, None])
-        return self.recurrent_convs[stage](torch.tanh(t)), x_part
+            x_part, h_in = None, conv_out(y)
+        h = self.recurrent_convs[stage](torch.tanh(norm(h + h_in)))
+        return h, x_part
 
     def train(self, mode: bool = True) -> 'RLAResNet':
         """Set train mode, keeping frozen stages and (optionally) BN frozen."""
