@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from glob import glob
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 
-from rla_mm.datasets.shapes import (ShapesConfig, annotation_path,
+from rla_mm.demo.shapes import (ShapesConfig, annotation_path,
                                     background_only_miou, ensure_dataset)
 from rla_mm.utils.runs import (Panel, latest_run_dir, loss_curves,
                                metrics_file, plot_panels, read_json_lines,

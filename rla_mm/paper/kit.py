@@ -19,7 +19,7 @@ from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from mmengine.config import Config, DictAction
 
-from ..datasets.shapes import ShapesConfig, annotation_path, ensure_dataset
+from ..demo.shapes import ShapesConfig, annotation_path, ensure_dataset
 from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
 from ..utils.runs import (TOOLS_DIR, read_test_metrics, run_command,

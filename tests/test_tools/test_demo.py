@@ -1,6 +1,6 @@
 import os.path as osp
 
-from rla_mm.datasets.shapes import annotation_path
+from rla_mm.demo.shapes import annotation_path
 
 from .tool_helpers import TOOLS, run_tool
 

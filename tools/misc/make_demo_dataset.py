@@ -8,14 +8,14 @@ import time
 from dataclasses import fields
 from typing import Tuple
 
-from rla_mm.datasets.shapes import ShapesConfig, ensure_dataset
+from rla_mm.demo.shapes import ShapesConfig, ensure_dataset
 
 
 def parse_args() -> Tuple[argparse.Namespace, ShapesConfig]:
     parser = argparse.ArgumentParser(
         description='Render a COCO-format instance-segmentation dataset of '
         'geometric shapes. The dataset options are the fields of '
-        'rla_mm.datasets.shapes.ShapesConfig (the image size in pixels, '
+        'rla_mm.demo.shapes.ShapesConfig (the image size in pixels, '
         'radii as fractions of it).')
     parser.add_argument(
         '--out-dir', default='data/demo_shapes',

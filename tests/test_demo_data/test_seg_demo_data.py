@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
-from rla_mm.datasets.shapes import (SEG_CLASSES, ShapesConfig, build_split,
+from rla_mm.demo.shapes import (SEG_CLASSES, ShapesConfig, build_split,
                                     label_maps, write_dataset)
 
 CONFIG_DIR = osp.join(

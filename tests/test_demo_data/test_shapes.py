@@ -8,7 +8,7 @@ import pycocotools.mask as mask_utils
 import pytest
 from pycocotools.coco import COCO
 
-from rla_mm.datasets.shapes import (CATEGORIES, SEG_CLASSES, ShapesConfig,
+from rla_mm.demo.shapes import (CATEGORIES, SEG_CLASSES, ShapesConfig,
                                     annotation_path, background_only_miou,
                                     build_split, ensure_dataset, image_rng,
                                     label_maps, paint_alpha, rasterize,
