@@ -3,10 +3,10 @@
 FLOPs are counted by mmengine's ``FlopAnalyzer``, which traces the model
 with ``torch.jit`` and so also sees functional calls such as the
 ``F.conv2d`` on slices of a weight that RLA-ResNet's fast paths use (module
-hooks, as in ``ptflops``-style counters, would miss them). Like fvcore, it counts one multiply-add as one FLOP, i.e. the
-numbers are MACs.
-Both decimal (10^6, 10^9) and binary (2^20, 2^30) units are printed, the
-latter being the units of the RLA-Net paper's tables.
+hooks, as in ``ptflops``-style counters, would miss them). Like fvcore, it
+counts one multiply-add as one FLOP, i.e. the numbers are MACs. Both decimal
+(10^6, 10^9) and binary (2^20, 2^30) units are printed, the latter being the
+units of the RLA-Net paper's tables.
 
 Modes:
 
