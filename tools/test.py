@@ -22,6 +22,8 @@ from rla_mm.utils.cli import (add_runner_arguments, apply_output,
                               apply_test_time_aug, build_runner,
                               config_from_args, enable_visualization,
                               export_local_rank, shutdown_distributed)
+from rla_mm.utils.preflight import (find_missing_data_roots,
+                                    missing_data_message)
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,6 +66,9 @@ def main() -> None:
             apply_output(cfg, args.out)
         except ValueError as error:
             raise SystemExit(str(error)) from None
+    missing_data = find_missing_data_roots(cfg, ['test_dataloader'])
+    if missing_data:
+        raise SystemExit(missing_data_message(missing_data))
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.wait_time, args.show_dir)

@@ -22,7 +22,9 @@ from rla_mm.utils.cli import (add_runner_arguments, apply_resume,
                               enable_auto_scale_lr, export_local_rank,
                               shutdown_distributed)
 from rla_mm.utils.preflight import (find_missing_checkpoints,
-                                    missing_checkpoints_message)
+                                    find_missing_data_roots,
+                                    missing_checkpoints_message,
+                                    missing_data_message)
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,6 +64,12 @@ def main() -> None:
     missing = find_missing_checkpoints(cfg.model)
     if missing:
         raise SystemExit(missing_checkpoints_message(missing))
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg'):
+        loaders.append('val_dataloader')
+    missing_data = find_missing_data_roots(cfg, loaders)
+    if missing_data:
+        raise SystemExit(missing_data_message(missing_data))
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:

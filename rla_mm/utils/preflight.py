@@ -6,7 +6,7 @@ mmengine's weight initialization.
 """
 import os.path as osp
 import re
-from typing import Any, List, NamedTuple, Tuple
+from typing import Any, List, NamedTuple, Sequence, Tuple
 
 # Any ``scheme://`` (http, torchvision, open-mmlab, s3, ...) is resolved by
 # mmengine's CheckpointLoader at load time, not read from the local disk.
@@ -117,4 +117,44 @@ def missing_checkpoints_message(missing: List[MissingCheckpoint]) -> str:
         'configs read their weights from there, ./checkpoints when unset),',
         f'  - or pass --cfg-options {example.key}=PATH.',
     ]
+    return '\n'.join(lines)
+
+
+def find_missing_data_roots(cfg: Any,
+                            loaders: Sequence[str]) -> List[Tuple[str, str]]:
+    """Local dataset ``data_root`` folders of ``loaders`` that do not exist.
+
+    A missing dataset otherwise ends in a ``FileNotFoundError`` raised deep
+    inside the codebase's dataset class. Dataset wrappers (``dataset=``
+    inside a dataset) are followed to the innermost dataset.
+
+    Args:
+        cfg (Config or dict): The config.
+        loaders (Sequence[str]): Dataloader keys, e.g.
+            ``('train_dataloader', 'val_dataloader')``; absent ones are
+            skipped.
+
+    Returns:
+        list[tuple[str, str]]: ``(config key, path)`` of each missing folder.
+    """
+    missing = []
+    for loader in loaders:
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        key = f'{loader}.dataset'
+        while isinstance(dataset, dict) and isinstance(
+                dataset.get('dataset'), dict):
+            dataset, key = dataset['dataset'], f'{key}.dataset'
+        root = dataset.get('data_root') if isinstance(dataset, dict) else None
+        if root and is_local_path(root) and not osp.isdir(root):
+            missing.append((f'{key}.data_root', root))
+    return missing
+
+
+def missing_data_message(missing: List[Tuple[str, str]]) -> str:
+    """What to tell the user about ``find_missing_data_roots``' result."""
+    lines = ['Dataset folders not found (relative paths are read from the '
+             'current folder):']
+    lines += [f'  {path}  (config key {key})' for key, path in missing]
+    lines.append('Put the dataset there in its standard layout (see the '
+                 'README), or pass --cfg-options KEY=PATH with the key above.')
     return '\n'.join(lines)

@@ -1,11 +1,16 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
 from rla_mm.utils.preflight import (RLA_RELEASE_URL, MissingCheckpoint,
-                                    find_missing_checkpoints, is_local_path,
-                                    missing_checkpoints_message)
+                                    find_missing_checkpoints,
+                                    find_missing_data_roots, is_local_path,
+                                    missing_checkpoints_message,
+                                    missing_data_message)
+from rla_mm.utils.runs import TOOLS_DIR
 
 
 @pytest.mark.parametrize('path, local', [
@@ -88,3 +93,32 @@ def test_model_level_pretrained(tmp_path: Path):
             type='RLAResNet',
             init_cfg=dict(type='Pretrained', checkpoint=str(present))))
     assert find_missing_checkpoints(segmentor) == []
+
+
+def test_missing_dataset_folders_are_named_with_their_keys(tmp_path):
+    present = tmp_path / 'coco'
+    present.mkdir()
+    cfg = Config(dict(
+        train_dataloader=dict(dataset=dict(
+            type='RepeatDataset', times=2,
+            dataset=dict(data_root=str(tmp_path / 'ade')))),
+        val_dataloader=dict(dataset=dict(data_root=str(present))),
+        test_dataloader=dict(dataset=dict(data_root='s3://bucket/coco'))))
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader',
+               'absent_dataloader')
+    missing = find_missing_data_roots(cfg, loaders)
+    assert missing == [('train_dataloader.dataset.dataset.data_root',
+                        str(tmp_path / 'ade'))]
+    message = missing_data_message(missing)
+    assert str(tmp_path / 'ade') in message and '--cfg-options' in message
+
+
+def test_test_tool_stops_on_a_missing_dataset(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, f'{TOOLS_DIR}/test.py',
+         f'{TOOLS_DIR}/../configs/upernet_rla_r50_160k_ade20k.py', 'x.pth'],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert 'Dataset folders not found' in proc.stderr
+    assert 'test_dataloader.dataset.data_root' in proc.stderr
+    assert 'Traceback' not in proc.stderr
