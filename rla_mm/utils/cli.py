@@ -24,6 +24,7 @@ from .checkpoint_io import (UNSAFE_FLAG, UnsafeCheckpointError,
                             load_checkpoint_file)
 from .codebases import (CodebaseNotInstalledError, codebase_of, read_config,
                         runner_registry)
+from .preflight import innermost_dataset
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -170,14 +171,6 @@ _TTA_DEFAULTS = {
 }
 
 
-def _test_dataset(cfg: Config) -> ConfigDict:
-    """The innermost dataset of the test dataloader (wrappers removed)."""
-    dataset = cfg.test_dataloader.dataset
-    while 'dataset' in dataset:
-        dataset = dataset.dataset
-    return dataset
-
-
 def apply_test_time_aug(cfg: Config) -> None:
     """Wrap the model for test-time augmentation (``--tta``).
 
@@ -193,7 +186,8 @@ def apply_test_time_aug(cfg: Config) -> None:
     tta_model, packer, flip_probs = _TTA_DEFAULTS[codebase_of(cfg).scope]
     if 'tta_model' not in cfg:
         cfg.tta_model = tta_model
-    dataset = _test_dataset(cfg)
+    dataset, _ = innermost_dataset(cfg.test_dataloader.dataset,
+                                   'test_dataloader.dataset')
     if 'tta_pipeline' not in cfg:
         pipeline = deepcopy(dataset.pipeline)
         last = pipeline[-1].get('type')

@@ -120,6 +120,22 @@ def missing_checkpoints_message(missing: List[MissingCheckpoint]) -> str:
     return '\n'.join(lines)
 
 
+def innermost_dataset(dataset: Any, key: str) -> Tuple[Any, str]:
+    """The dataset config inside any wrappers (``dataset=`` in a dataset).
+
+    Args:
+        dataset (dict): A dataset config, e.g. ``cfg.test_dataloader.dataset``.
+        key (str): Its dotted config key.
+
+    Returns:
+        tuple: The innermost dataset config and its dotted key.
+    """
+    while isinstance(dataset, dict) and isinstance(
+            dataset.get('dataset'), dict):
+        dataset, key = dataset['dataset'], f'{key}.dataset'
+    return dataset, key
+
+
 def find_missing_data_roots(cfg: Any,
                             loaders: Sequence[str]) -> List[Tuple[str, str]]:
     """Local dataset ``data_root`` folders of ``loaders`` that do not exist.
@@ -139,11 +155,8 @@ def find_missing_data_roots(cfg: Any,
     """
     missing = []
     for loader in loaders:
-        dataset = (cfg.get(loader) or {}).get('dataset')
-        key = f'{loader}.dataset'
-        while isinstance(dataset, dict) and isinstance(
-                dataset.get('dataset'), dict):
-            dataset, key = dataset['dataset'], f'{key}.dataset'
+        dataset, key = innermost_dataset(
+            (cfg.get(loader) or {}).get('dataset'), f'{loader}.dataset')
         root = dataset.get('data_root') if isinstance(dataset, dict) else None
         if root and is_local_path(root) and not osp.isdir(root):
             missing.append((f'{key}.data_root', root))
