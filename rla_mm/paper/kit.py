@@ -24,11 +24,11 @@ from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
 from ..utils.runs import (TOOLS_DIR, read_test_metrics, run_command,
                           shell_line, tool_command)
-from .catalog import BACKBONES, Family
+from .catalog import BACKBONES, DETECTION, Family
 from .metafile import PAPER, ZooModel
 from .report import (PairCurves, PairResults, SeedResult, format_markdown,
                      format_seeds_csv, format_summary_csv, plot_pairs,
-                     read_curves, to_percent)
+                     protocol, read_curves, to_percent)
 
 LAUNCHERS = ('pytorch', 'slurm', 'none')
 TRAINED_FILE = 'trained.json'
@@ -182,6 +182,17 @@ def test_command(run: Run, checkpoint: str, folder: str, launch: Launch,
         argv = tool_command('test.py', run.config, checkpoint)
     argv += ['--work-dir', work_dir]
     return Command(_with_options(argv, options), env)
+
+
+def announce(pairs: Sequence[Pair], seeds: Sequence[int],
+             confidence: float) -> str:
+    """The protocol and the configs compared, stated before any run."""
+    lines = [f'# Protocol, fixed before the runs\n\n'
+             f'{protocol(seeds, confidence)}\n\nPairs (RLA twin vs '
+             f'baseline):']
+    lines += [f'- {p.family.title}: {p.rla.name} vs {p.baseline.name}'
+              for p in pairs]
+    return '\n'.join(lines) + '\n'
 
 
 def read_state(folder: str, name: str) -> Optional[dict]:
@@ -384,7 +395,7 @@ def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
     return paths
 
 
-def prepare_demo(data_root: str, images: Dict[str, int],
+def prepare_demo(data_root: str, images: Dict[str, int], task: str,
                  dry_run: bool) -> List[str]:
     """Write the shapes dataset if needed; return the options that use it.
 
@@ -392,11 +403,12 @@ def prepare_demo(data_root: str, images: Dict[str, int],
         data_root (str): The dataset's folder.
         images (dict): ``num_train`` and ``num_val`` where not the
             dataset's defaults.
+        task (str): ``DETECTION`` or ``SEGMENTATION``, the demo pair's task.
         dry_run (bool): Only say what would be written.
 
     Returns:
-        list[str]: ``--cfg-options`` that point every dataloader and
-        evaluator of the demo configs at ``data_root``.
+        list[str]: ``--cfg-options`` that point every dataloader (and the
+        COCO evaluators of a detection pair) at ``data_root``.
     """
     root = osp.abspath(data_root)
     if dry_run:
@@ -407,7 +419,8 @@ def prepare_demo(data_root: str, images: Dict[str, int],
         f'{loader}.dataset.data_root={root}'
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ]
-    ann_file = annotation_path(root, 'val')
-    options += [f'{evaluator}.ann_file={ann_file}'
-                for evaluator in ('val_evaluator', 'test_evaluator')]
+    if task == DETECTION:
+        ann_file = annotation_path(root, 'val')
+        options += [f'{evaluator}.ann_file={ann_file}'
+                    for evaluator in ('val_evaluator', 'test_evaluator')]
     return options

@@ -51,7 +51,7 @@ def demo_kit(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     root = tmp_path_factory.mktemp('kit')
     work_dir = root / 'pairs'
     command = [
-        '--demo', '--demo-images', '8', '2', '--demo-data-root',
+        '--demo', 'det', '--demo-images', '8', '2', '--demo-data-root',
         str(root / 'data'), '--work-dir',
         str(work_dir), '--cfg-options', 'train_cfg.max_iters=2'
     ]
@@ -89,6 +89,12 @@ def test_demo_writes_tables_and_plot(demo_kit: KitRun):
     markdown = (work_dir / 'pairs.md').read_text()
     assert '**Single seed (n = 1).**' in markdown
     assert markdown in demo_kit.stdout
+    # The protocol and the pair are stated before the first run starts.
+    stdout = demo_kit.stdout
+    first_command = stdout.index('\n+ ')
+    assert stdout.index('# Protocol, fixed before the runs') < first_command
+    assert stdout.index('mask_rcnn_rla_r50_shapes vs mask_rcnn_r50_shapes'
+                        ) < first_command
 
     image = imread(work_dir / 'pairs.png')
     assert image.ndim == 3 and min(image.shape[:2]) > 100
@@ -117,6 +123,27 @@ def test_interrupted_run_resumes_where_it_stopped(demo_kit: KitRun):
     assert len(commands) == 1 and 'tools/test.py' in commands[0]
     assert metrics_file.is_file()
     assert train_starts(demo_kit.work_dir, RUNS[1]) == 1
+
+
+def test_segmentation_demo_pair(tmp_path: Path):
+    """``--demo`` alone is the Semantic FPN pair: mIoU, mAcc and aAcc of
+    both twins from the shapes dataset's label maps."""
+    proc = run_kit([
+        '--demo', '--demo-images', '8', '2', '--demo-data-root',
+        str(tmp_path / 'data'), '--work-dir',
+        str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2'
+    ], tmp_path)
+    assert 'Semantic FPN, shapes demo: fpn_rla_r50_shapes_seg vs ' \
+        'fpn_r50_shapes_seg' in proc.stdout
+    for run in ('fpn_r50_shapes_seg', 'fpn_rla_r50_shapes_seg'):
+        metrics = json.loads((tmp_path / 'pairs' / run / 'seed_0' /
+                              'metrics.json').read_text())
+        assert {'mIoU', 'mAcc', 'aAcc'} <= set(metrics)
+        assert 0 <= metrics['mIoU'] <= 100
+    with open(tmp_path / 'pairs' / 'pairs.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert [r['metric'] for r in rows] == ['mIoU', 'mAcc', 'aAcc']
+    assert rows[0]['n'] == '1' and rows[0]['ci_low'] == ''
 
 
 def fake_run(work_dir: Path, pair: Pair, twin: str, seed: int,

@@ -21,20 +21,22 @@ Usage::
         [--backbones B ...] [--seeds N ...] [--confidence C]
         [--work-dir DIR] [--launcher {pytorch,slurm,none}] [--gpus N]
         [--partition P] [--cfg-options KEY=VALUE ...] [--dry-run]
-    python tools/paper/run_pairs.py --demo [--demo-images TRAIN VAL] ...
+    python tools/paper/run_pairs.py --demo [{seg,det}] [--demo-images TRAIN VAL]
+        ...
 
 Without ``--detectors`` or ``--segmentors`` every pair runs. ``--demo`` runs
-the kit on the generated shapes dataset with the demo pair
-(``configs/demo/``), on CPU by default.
+the kit on the generated shapes dataset with a demo pair (``configs/demo/``):
+the Semantic FPN pair (``seg``, the default) or the Mask R-CNN pair
+(``det``), on CPU by default. The protocol is printed before any run starts.
 """
 import argparse
 import os.path as osp
 import sys
 from typing import List, Optional, Sequence
 
-from rla_mm.paper.catalog import (DEMO, DEMO_BACKBONE, DETECTORS,
+from rla_mm.paper.catalog import (DEMO_BACKBONE, DEMOS, DETECTORS,
                                   RLA_BACKBONES, SEGMENTORS)
-from rla_mm.paper.kit import (LAUNCHERS, SEED_OPTION, Launch,
+from rla_mm.paper.kit import (LAUNCHERS, SEED_OPTION, Launch, announce,
                               check_pretrained, find_pairs, prepare_demo,
                               process_run, unique_runs, unreported_seeds,
                               write_report)
@@ -94,9 +96,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--dry-run', action='store_true',
         help='print the commands of the runs that are not finished')
     parser.add_argument(
-        '--demo', action='store_true',
-        help='the demo pair (Mask R-CNN R-50) on the generated shapes '
-        'dataset')
+        '--demo', nargs='?', const='seg', choices=list(DEMOS),
+        help='a demo pair on the generated shapes dataset: seg (Semantic '
+        'FPN R-50, the default) or det (Mask R-CNN R-50)')
     parser.add_argument(
         '--demo-data-root', default='data/demo_shapes',
         help='shapes dataset folder (default: %(default)s)')
@@ -133,11 +135,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     options: List[str] = list(args.cfg_options)
     zoo = None
     if args.demo:
-        families, backbones = [DEMO], [DEMO_BACKBONE]
+        families, backbones = [DEMOS[args.demo]], [DEMO_BACKBONE]
         images = {} if args.demo_images is None else dict(
             num_train=args.demo_images[0], num_val=args.demo_images[1])
         options = prepare_demo(args.demo_data_root, images,
-                               args.dry_run) + options
+                               DEMOS[args.demo].task, args.dry_run) + options
     else:
         zoo = read_model_index(MODEL_INDEX)
         if args.detectors is None and args.segmentors is None:
@@ -159,6 +161,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(problem)
     if problem:
         print('# WARNING: ' + problem.replace('\n', '\n# '))
+    if not args.dry_run:
+        print(announce(pairs, args.seeds, args.confidence), flush=True)
     for seed in args.seeds:
         for run in runs:
             process_run(run, seed, work_dir, launch, options, args.dry_run)
