@@ -404,6 +404,23 @@ def test_default_init_zeroes_last_norm_of_every_block():
     assert model.stages[0][0].bn3.weight.eq(1).all()
 
 
+def test_rla_parts_start_as_in_the_authors_classification_code():
+    """Their from-scratch ImageNet code draws every conv from a Kaiming
+    normal (fan_out, ReLU gain) and sets every norm to weight 1, bias 0:
+    the shared RLA convs and the state norms start the same here."""
+    model = RLAResNet(depth=50)
+    model.init_weights()
+    rla_channels = 32
+    for s in range(4):
+        for conv, fan_out in ((model.conv_outs[s], rla_channels),
+                              (model.recurrent_convs[s], rla_channels * 9)):
+            expected = (2 / fan_out)**0.5
+            assert abs(conv.weight.std().item() - expected) < 0.1 * expected
+            assert abs(conv.weight.mean().item()) < 0.1 * expected
+        for norm in model.stage_bns[s]:
+            assert norm.weight.eq(1).all() and norm.bias.eq(0).all()
+
+
 def test_resnext_width_and_se():
     model = RLAResNet(depth=50, groups=32, base_width=4, with_se=True)
     block = model.stages[0][0]
