@@ -113,7 +113,7 @@ def summary_rows(results: Sequence[PairResults],
             if summary is None:
                 finished = pair.finished_seeds()
                 rows.append(head + ['0'] +
-                            [MISSING if finished else PENDING] * 6 + [
+                            [MISSING if finished else PENDING] * 7 + [
                                 _number(paper, metric),
                                 'not logged' if finished else
                                 'no finished pair'
@@ -126,6 +126,7 @@ def summary_rows(results: Sequence[PairResults],
                 _number(summary.rla_mean, metric),
                 _number(summary.rla_sd, metric),
                 _number(summary.delta_mean, metric, signed=True),
+                _number(summary.delta_sd, metric),
                 _interval(summary, metric),
                 _number(paper, metric),
                 summary.verdict,
@@ -168,7 +169,8 @@ def protocol(seeds: Sequence[int], confidence: float) -> str:
         f'per seed (`randomness.seed`), {listed}, fixed before the runs. '
         'Every finished seed is reported, none dropped. Delta = RLA minus '
         'baseline of the same seed; "sd" is the sample standard deviation '
-        'over seeds; the interval is the two-sided '
+        'over seeds (of each twin\'s values, and of the deltas next to the '
+        'delta); the interval is the two-sided '
         f'{confidence:.0%} Student-t interval of the mean delta on n - 1 '
         'degrees of freedom (a paired t-test). Values in percent.')
     if len(seeds) == 1:
@@ -200,9 +202,9 @@ def format_markdown(results: Sequence[PairResults], seeds: Sequence[int],
         lines += [f'## {task.capitalize()}: mean over seeds', '']
         lines += markdown_table(
             ['Model', 'Pair', 'Metric', 'n', 'Baseline mean', 'sd',
-             'RLA mean', 'sd', 'Delta', f'{confidence:.0%} CI of delta',
+             'RLA mean', 'sd', 'Delta', 'sd', f'{confidence:.0%} CI of delta',
              'Paper RLA', 'Reading'],
-            summary_rows(chosen, confidence), 'lll' + 'r' * 8 + 'l')
+            summary_rows(chosen, confidence), 'lll' + 'r' * 9 + 'l')
         lines += ['', f'## {task.capitalize()}: each seed', '']
         lines += markdown_table(
             ['Model', 'Seed', 'Backbone'] + [m.name for m in metrics],
@@ -237,14 +239,15 @@ def format_summary_csv(results: Sequence[PairResults],
                 summary.n if summary else 0,
                 *[_cell(getattr(summary, name, None)) for name in (
                     'baseline_mean', 'baseline_sd', 'rla_mean', 'rla_sd',
-                    'delta_mean')],
+                    'delta_mean', 'delta_sd')],
                 _cell(low), _cell(high), confidence,
                 _cell((pair.paper or {}).get(metric.key)),
                 summary.verdict if summary else ''
             ])
     return _csv([
         'model', 'baseline', 'rla', 'metric', 'n', 'baseline_mean',
-        'baseline_sd', 'rla_mean', 'rla_sd', 'delta_mean', 'ci_low',
+        'baseline_sd', 'rla_mean', 'rla_sd', 'delta_mean', 'delta_sd',
+        'ci_low',
         'ci_high', 'confidence', 'paper_rla', 'reading'
     ], rows)
 

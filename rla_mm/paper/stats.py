@@ -66,6 +66,8 @@ class PairedSummary:
         rla_sd (float, optional): Its sample sd; None when ``n < 2``.
         delta_mean (float): Mean of the per-seed deltas, RLA minus baseline
             (equal to ``rla_mean - baseline_mean``).
+        delta_sd (float, optional): Sample sd of the per-seed deltas, the
+            spread the interval is made of; None when ``n < 2``.
         interval (tuple[float, float], optional): Confidence interval of
             ``delta_mean``; None when ``n < 2``.
         confidence (float): Coverage of ``interval``.
@@ -76,6 +78,7 @@ class PairedSummary:
     rla_mean: float
     rla_sd: Optional[float]
     delta_mean: float
+    delta_sd: Optional[float]
     interval: Optional[Tuple[float, float]]
     confidence: float
 
@@ -117,5 +120,6 @@ def paired_summary(baseline: Sequence[float],
         rla_mean=float(np.mean(rla)),
         rla_sd=sample_sd(rla),
         delta_mean=float(np.mean(deltas)),
+        delta_sd=sample_sd(deltas),
         interval=t_interval(deltas, confidence),
         confidence=confidence)

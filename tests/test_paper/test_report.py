@@ -67,9 +67,10 @@ def test_single_seed_says_so_and_gives_no_interval():
     markdown = format_markdown([pair], [0], 0.95)
     assert '**Single seed (n = 1).**' in markdown
     (cells, ) = table_rows(markdown, ' vs ', ' box AP ')
-    # n, means, sds (undefined), delta, no interval, paper, reading.
-    assert cells[3:] == ['1', '47.6', '-', '40.1', '-', '-7.5', '-', '39.5',
-                         SINGLE_SEED]
+    # n, means, sds (undefined), delta and its sd, no interval, paper,
+    # reading.
+    assert cells[3:] == ['1', '47.6', '-', '40.1', '-', '-7.5', '-', '-',
+                         '39.5', SINGLE_SEED]
 
 
 def test_several_seeds_give_the_interval():
@@ -85,7 +86,7 @@ def test_several_seeds_give_the_interval():
     assert 'seeds 0, 1, 2, 3' in markdown
     assert '95% Student-t interval' in markdown
     (cells, ) = table_rows(markdown, ' vs ', ' box AP ')
-    assert cells[3:] == ['3', '43.8', '4.9', '39.4', '1.9', '-4.4',
+    assert cells[3:] == ['3', '43.8', '4.9', '39.4', '1.9', '-4.4', '6.0',
                          '[-19.4, +10.6]', '39.5', NO_DIFFERENCE]
     # A metric no finished run logged (no small objects): nothing to pair.
     (cells, ) = table_rows(markdown, ' vs ', ' APs ')
@@ -100,6 +101,7 @@ def test_several_seeds_give_the_interval():
     box = summary[0]
     assert box['metric'] == BOX_AP and box['n'] == '3'
     assert float(box['ci_low']) == pytest.approx(-19.38, abs=0.01)
+    assert float(box['delta_sd']) == pytest.approx(6.043, abs=1e-3)
     assert float(box['paper_rla']) == 39.5
     assert summary[1]['n'] == '0' and summary[1]['delta_mean'] == ''
 

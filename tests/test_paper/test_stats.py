@@ -44,6 +44,7 @@ def test_paired_summary_of_the_issues_demo_seeds():
     assert summary.rla_sd == pytest.approx(1.852, abs=1e-3)
     # Deltas' sd: (9.818 + 14.694 + 48.534) / 2 = 36.523 -> 6.0434; half
     # width 4.303 * 6.0434 / sqrt(3) = 15.014.
+    assert summary.delta_sd == pytest.approx(6.0434, abs=1e-3)
     low, high = summary.interval
     assert low == pytest.approx(-4.367 - 15.014, abs=0.01)
     assert high == pytest.approx(-4.367 + 15.014, abs=0.01)
@@ -53,6 +54,7 @@ def test_paired_summary_of_the_issues_demo_seeds():
 def test_verdicts():
     assert paired_summary([1.0], [2.0]).verdict == SINGLE_SEED
     assert paired_summary([1.0], [2.0]).interval is None
+    assert paired_summary([1.0], [2.0]).delta_sd is None
     # Deltas 1.0, 1.2, 0.8: mean 1, sd 0.2, half width 4.303 * 0.1155.
     higher = paired_summary([10.0, 20.0, 30.0], [11.0, 21.2, 30.8])
     assert higher.interval[0] == pytest.approx(1 - T_975_2 * 0.11547,
