@@ -36,7 +36,8 @@ from typing import List, Optional, Sequence
 
 from rla_mm.paper.catalog import (DEMO_BACKBONE, DEMOS, DETECTORS,
                                   RLA_BACKBONES, SEGMENTORS)
-from rla_mm.paper.kit import (LAUNCHERS, SEED_OPTION, Launch, announce,
+from rla_mm.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION,
+                              Launch, announce,
                               check_pretrained, find_pairs, prepare_demo,
                               process_run, unique_runs, unreported_seeds,
                               write_report)
@@ -100,12 +101,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='a demo pair on the generated shapes dataset: seg (Semantic '
         'FPN R-50, the default) or det (Mask R-CNN R-50)')
     parser.add_argument(
-        '--demo-data-root', default='data/demo_shapes',
+        '--demo-data-root', default='data/demo_shapes_pairs',
         help='shapes dataset folder (default: %(default)s)')
     parser.add_argument(
         '--demo-images', nargs=2, type=int, metavar=('TRAIN', 'VAL'),
         default=None, help='images to generate per split (default: the '
-        'dataset\'s own sizes)')
+        f'demos\' train split and {DEMO_VAL_IMAGES} val images, where the '
+        'demos score on 50)')
     args = parser.parse_args(argv)
     if args.demo and (args.detectors or args.segmentors or
                       args.backbones not in (None, [DEMO_BACKBONE])):
@@ -136,8 +138,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     zoo = None
     if args.demo:
         families, backbones = [DEMOS[args.demo]], [DEMO_BACKBONE]
-        images = {} if args.demo_images is None else dict(
-            num_train=args.demo_images[0], num_val=args.demo_images[1])
+        images = dict(num_val=DEMO_VAL_IMAGES) if args.demo_images is None \
+            else dict(num_train=args.demo_images[0],
+                      num_val=args.demo_images[1])
         options = prepare_demo(args.demo_data_root, images,
                                DEMOS[args.demo].task, args.dry_run) + options
     else:
