@@ -25,7 +25,7 @@ demo-seg: $(STAMP)
 	$(PY) tools/demo.py --task seg
 
 paper-demo: $(STAMP)
-	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2
+	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 --jobs 2
 
 benchmark: $(STAMP)
 	$(PY) tools/analysis/benchmark_backbone.py

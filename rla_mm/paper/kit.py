@@ -118,10 +118,20 @@ class Launch:
         launcher (str): One of ``LAUNCHERS``.
         gpus (int, optional): GPUs per run; None for each config's own.
         partition (str, optional): The Slurm partition.
+        threads (int, optional): CPU threads of each run of the ``'none'``
+            launcher (``OMP_NUM_THREADS``); None for torch's default.
     """
     launcher: str = 'pytorch'
     gpus: Optional[int] = None
     partition: Optional[str] = None
+    threads: Optional[int] = None
+
+    def local_env(self) -> Dict[str, str]:
+        """Environment of a run of the ``'none'`` launcher."""
+        if self.threads is None:
+            return {}
+        return dict(OMP_NUM_THREADS=str(self.threads),
+                    MKL_NUM_THREADS=str(self.threads))
 
 
 class Command(NamedTuple):
@@ -158,12 +168,14 @@ def train_command(run: Run, folder: str, launch: Launch,
             run.name, run.config, work_dir, '--resume'
         ]
         return Command(_with_options(argv, options), dict(GPUS=gpus))
+    env: Dict[str, str] = {}
     if launch.launcher == 'pytorch':
         argv = ['bash', osp.join(TOOLS_DIR, 'dist_train.sh'), run.config, gpus]
     else:
         argv = tool_command('train.py', run.config)
+        env = launch.local_env()
     argv += ['--work-dir', work_dir, '--resume']
-    return Command(_with_options(argv, options), {})
+    return Command(_with_options(argv, options), env)
 
 
 def test_command(run: Run, checkpoint: str, folder: str, launch: Launch,
@@ -185,6 +197,7 @@ def test_command(run: Run, checkpoint: str, folder: str, launch: Launch,
         ]
     else:
         argv = tool_command('test.py', run.config, checkpoint)
+        env = launch.local_env()
     argv += ['--work-dir', work_dir]
     return Command(_with_options(argv, options), env)
 

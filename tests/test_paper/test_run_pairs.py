@@ -2,6 +2,7 @@
 seeds, dry runs for detection and segmentation, and the report."""
 import csv
 import json
+import os
 from pathlib import Path
 from typing import List, NamedTuple
 
@@ -129,10 +130,18 @@ def test_segmentation_demo_pair(tmp_path: Path):
     """``--demo`` alone is the Semantic FPN pair: mIoU, mAcc and aAcc of
     both twins from the shapes dataset's label maps."""
     proc = run_kit([
-        '--demo', '--demo-images', '8', '2', '--demo-data-root',
+        '--demo', '--jobs', '2', '--demo-images', '8', '2',
+        '--demo-data-root',
         str(tmp_path / 'data'), '--work-dir',
         str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2'
     ], tmp_path)
+    # Two runs at a time, the cores shared between them.
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    commands = [line for line in proc.stdout.splitlines()
+                if line.startswith('+ ')]
+    assert len(commands) == 4
+    assert all(c.startswith(f'+ OMP_NUM_THREADS={threads} ')
+               for c in commands)
     assert 'Semantic FPN, shapes demo: fpn_rla_r50_shapes_seg vs ' \
         'fpn_r50_shapes_seg' in proc.stdout
     for run in ('fpn_r50_shapes_seg', 'fpn_rla_r50_shapes_seg'):
@@ -255,6 +264,8 @@ def test_dry_run_with_slurm(tmp_path: Path, capsys):
     (['--cfg-options', 'randomness.seed=3'], 'with --seeds'),
     (['--confidence', '95'], 'must be in'),
     (['--demo', '--detectors', 'retinanet'], '--demo has one pair'),
+    (['--jobs', '2'], 'only with --launcher none'),
+    (['--demo', '--jobs', '0'], 'must be 1 or more'),
 ])
 def test_bad_arguments_are_refused(args: List[str], message: str, capsys):
     with pytest.raises(SystemExit):
