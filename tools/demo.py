@@ -33,7 +33,7 @@ from glob import glob
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 
 from rla_mm.demo.shapes import (ShapesConfig, annotation_path,
-                                    background_only_miou, ensure_dataset)
+                                background_only_miou, ensure_dataset)
 from rla_mm.utils.runs import (Panel, latest_run_dir, loss_curves,
                                metrics_file, plot_panels, read_json_lines,
                                run_command, scalars_file, tool_command)
