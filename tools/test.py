@@ -21,7 +21,8 @@ import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
 from rla_mm.utils.cli import (add_runner_arguments, apply_output,
                               apply_test_time_aug, build_runner,
                               config_from_args, enable_visualization,
-                              export_local_rank, shutdown_distributed)
+                              export_local_rank, shutdown_distributed,
+                              write_test_metrics_once)
 from rla_mm.utils.preflight import (find_missing_data_roots,
                                     missing_data_message)
 
@@ -74,6 +75,7 @@ def main() -> None:
         enable_visualization(cfg, args.show, args.wait_time, args.show_dir)
     if args.tta:
         apply_test_time_aug(cfg)
+    write_test_metrics_once(cfg)
 
     runner = build_runner(cfg)
     runner.test()

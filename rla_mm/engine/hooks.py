@@ -1,12 +1,13 @@
-"""Hooks that make resumed training continue exactly."""
+"""Hooks that make resumed training continue exactly and distributed testing
+write its metrics once."""
 import random
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
 from mmdet.registry import HOOKS
-from mmengine.dist import all_gather_object, get_rank
-from mmengine.hooks import Hook
+from mmengine.dist import all_gather_object, get_rank, is_main_process
+from mmengine.hooks import Hook, LoggerHook
 
 CHECKPOINT_KEY = 'rng_states'
 
@@ -63,7 +64,9 @@ class RNGStateHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._pending = checkpoint.get(CHECKPOINT_KEY)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         if self._pending is None:
             return
@@ -75,3 +78,22 @@ class RNGStateHook(Hook):
                 f'an uninterrupted run.')
             return
         set_rng_state(states[get_rank()])
+
+
+@HOOKS.register_module()
+class MainProcessLoggerHook(LoggerHook):
+    """mmengine's ``LoggerHook``, with the test metrics written by the main
+    process only.
+
+    In mmengine 0.10, every process of a distributed test writes the same
+    ``<timestamp>/<timestamp>.json``. Two processes truncating and writing
+    it at once can leave the end of one record behind the other on a single
+    line, which no JSON reader takes (seen with 2 processes in CI). The
+    metrics are the same on every process: the evaluator broadcasts them.
+    """
+
+    def after_test_epoch(self,
+                         runner,
+                         metrics: Optional[Dict[str, float]] = None) -> None:
+        if is_main_process():
+            super().after_test_epoch(runner, metrics)
