@@ -64,9 +64,7 @@ class RNGStateHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._pending = checkpoint.get(CHECKPOINT_KEY)
 
-    def before_train_iter(self,
-                          runner,
-                          batch_idx: int,
+    def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
         if self._pending is None:
             return

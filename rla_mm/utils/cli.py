@@ -44,10 +44,8 @@ def add_runner_arguments(parser: argparse.ArgumentParser,
         'train_dataloader.batch_size=4; a list is given as key="[a,b]" or '
         'key=a,b, nested tuples as key="[(a,b),(c,d)]" (quotes needed, no '
         'spaces).')
-    parser.add_argument('--launcher',
-                        choices=LAUNCHERS,
-                        default='none',
-                        help='job launcher')
+    parser.add_argument(
+        '--launcher', choices=LAUNCHERS, default='none', help='job launcher')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or
     # --local_rank (older); torchrun sets LOCAL_RANK in the environment.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -60,8 +58,7 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         help='output path; the first 8 hex digits of its SHA-256 are '
         'appended to its stem')
     parser.add_argument(
-        UNSAFE_FLAG,
-        action='store_true',
+        UNSAFE_FLAG, action='store_true',
         help='unpickle objects that weights-only loading refuses (can run '
         'code: only for files from a source you trust)')
 
@@ -167,9 +164,10 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
 # pass. SegTTAModel keeps the ground truth of the first pass, so for mmseg
 # that one is unflipped.
 _TTA_DEFAULTS = {
-    'mmdet': (dict(type='DetTTAModel',
-                   tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
-                                max_per_img=100)), 'PackDetInputs', (1., 0.)),
+    'mmdet': (dict(
+        type='DetTTAModel',
+        tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
+                     max_per_img=100)), 'PackDetInputs', (1., 0.)),
     'mmseg': (dict(type='SegTTAModel'), 'PackSegInputs', (0., 1.)),
 }
 
@@ -226,9 +224,8 @@ def enable_visualization(cfg: Config, show: bool, wait_time: float,
     if codebase_of(cfg).scope == 'mmdet':
         trigger_visualization_hook(
             cfg,
-            argparse.Namespace(show=show,
-                               wait_time=wait_time,
-                               show_dir=show_dir))
+            argparse.Namespace(
+                show=show, wait_time=wait_time, show_dir=show_dir))
         return
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
@@ -325,11 +322,11 @@ def init_cpu_distributed(cfg: Config) -> None:
         dist_cfg['timeout'] = timedelta(seconds=dist_cfg['timeout'])
     torch_dist.init_process_group(backend=backend, **dist_cfg)
     if 'model_wrapper_cfg' not in cfg:
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
-                                     device_ids=None,
-                                     broadcast_buffers=False,
-                                     find_unused_parameters=cfg.get(
-                                         'find_unused_parameters', False))
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -9,11 +9,12 @@ from mmengine.hooks import LoggerHook
 from mmengine.registry import HOOKS, DefaultScope
 
 from rla_mm.engine import MainProcessLoggerHook, hooks
-from rla_mm.utils.cli import (apply_output, apply_resume, apply_test_time_aug,
-                              default_work_dir, enable_amp,
-                              enable_auto_scale_lr, enable_visualization,
-                              init_cpu_distributed, load_config,
-                              shutdown_distributed, write_test_metrics_once)
+from rla_mm.utils.cli import (apply_output, apply_resume,
+                              apply_test_time_aug, default_work_dir,
+                              enable_amp, enable_auto_scale_lr,
+                              enable_visualization, init_cpu_distributed,
+                              load_config, shutdown_distributed,
+                              write_test_metrics_once)
 
 
 @pytest.fixture
@@ -38,19 +39,21 @@ def test_default_work_dir():
 def test_load_config_work_dir_priority(config_file: Path):
     assert load_config(str(config_file)).work_dir == default_work_dir(
         str(config_file))
-    from_file = load_config(str(config_file),
-                            cfg_options={'work_dir': 'from_options'})
+    from_file = load_config(
+        str(config_file), cfg_options={'work_dir': 'from_options'})
     assert from_file.work_dir == 'from_options'
-    from_cli = load_config(str(config_file),
-                           cfg_options={'work_dir': 'from_options'},
-                           work_dir='from_cli')
+    from_cli = load_config(
+        str(config_file),
+        cfg_options={'work_dir': 'from_options'},
+        work_dir='from_cli')
     assert from_cli.work_dir == 'from_cli'
 
 
 def test_load_config_options_and_launcher(config_file: Path):
-    cfg = load_config(str(config_file),
-                      cfg_options={'optim_wrapper.optimizer.lr': 0.01},
-                      launcher='pytorch')
+    cfg = load_config(
+        str(config_file),
+        cfg_options={'optim_wrapper.optimizer.lr': 0.01},
+        launcher='pytorch')
     assert cfg.optim_wrapper.optimizer.lr == 0.01
     assert cfg.launcher == 'pytorch'
 
@@ -108,10 +111,9 @@ def test_init_cpu_distributed(config_file: Path, monkeypatch):
 
 def test_shutdown_distributed(tmp_path: Path):
     shutdown_distributed()  # no process group: nothing to do
-    torch_dist.init_process_group('gloo',
-                                  init_method=f'file://{tmp_path / "store"}',
-                                  rank=0,
-                                  world_size=1)
+    torch_dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+        world_size=1)
     assert torch_dist.is_initialized()
     shutdown_distributed()
     assert not torch_dist.is_initialized()
@@ -121,18 +123,20 @@ def test_shutdown_distributed(tmp_path: Path):
 def seg_config() -> Config:
     """The parts of an mmseg config that the test options edit."""
     return Config(
-        dict(default_scope='mmseg',
-             model=dict(type='EncoderDecoder'),
-             test_dataloader=dict(dataset=dict(pipeline=[
-                 dict(type='LoadImageFromFile'),
-                 dict(type='LoadAnnotations'),
-                 dict(type='PackSegInputs'),
-             ])),
-             test_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']),
-             default_hooks=dict(visualization=dict(
-                 type='SegVisualizationHook')),
-             visualizer=dict(type='SegLocalVisualizer',
-                             vis_backends=[dict(type='LocalVisBackend')])))
+        dict(
+            default_scope='mmseg',
+            model=dict(type='EncoderDecoder'),
+            test_dataloader=dict(dataset=dict(pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs'),
+            ])),
+            test_evaluator=dict(type='IoUMetric', iou_metrics=['mIoU']),
+            default_hooks=dict(
+                visualization=dict(type='SegVisualizationHook')),
+            visualizer=dict(
+                type='SegLocalVisualizer',
+                vis_backends=[dict(type='LocalVisBackend')])))
 
 
 def test_apply_test_time_aug_segmentation(seg_config: Config):
@@ -173,9 +177,7 @@ def test_apply_output(config_file: Path, seg_config: Config):
 
 
 def test_enable_visualization_segmentation(seg_config: Config):
-    enable_visualization(seg_config,
-                         show=False,
-                         wait_time=2,
+    enable_visualization(seg_config, show=False, wait_time=2,
                          show_dir='painted')
     hook = seg_config.default_hooks.visualization
     assert (hook.draw, hook.interval) == (True, 1)
@@ -187,15 +189,18 @@ def test_enable_visualization_segmentation(seg_config: Config):
     assert (hook.show, hook.wait_time) == (True, 3)
     del seg_config.default_hooks['visualization']
     with pytest.raises(RuntimeError, match='SegVisualizationHook'):
-        enable_visualization(seg_config, show=True, wait_time=2, show_dir=None)
+        enable_visualization(seg_config, show=True, wait_time=2,
+                             show_dir=None)
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
 def test_write_test_metrics_once(scope: str):
     cfg = Config(
-        dict(default_scope=scope,
-             default_hooks=dict(logger=dict(type='LoggerHook', interval=7),
-                                timer=dict(type='IterTimerHook'))))
+        dict(
+            default_scope=scope,
+            default_hooks=dict(
+                logger=dict(type='LoggerHook', interval=7),
+                timer=dict(type='IterTimerHook'))))
     write_test_metrics_once(cfg)
     logger = cfg.default_hooks.logger
     assert logger == dict(type='MainProcessLoggerHook', interval=7)
@@ -224,6 +229,6 @@ def test_main_process_logger_hook(monkeypatch, main: bool, writes: int):
         'after_test_epoch',
         lambda self, runner, metrics=None: written.append(metrics))
     monkeypatch.setattr(hooks, 'is_main_process', lambda: main)
-    MainProcessLoggerHook().after_test_epoch(runner=None,
-                                             metrics={'mIoU': 1.0})
+    MainProcessLoggerHook().after_test_epoch(
+        runner=None, metrics={'mIoU': 1.0})
     assert written == [{'mIoU': 1.0}] * writes
