@@ -8,8 +8,7 @@ import json
 import socket
 from pathlib import Path
 
-from rla_mm.utils.runs import (latest_run_dir, metrics_file, read_json_lines,
-                               read_test_metrics)
+from rla_mm.utils.runs import latest_run_dir, metrics_file, read_json_lines
 
 from .tool_helpers import TOOLS, run_tool, tool_env, write_config
 
@@ -72,8 +71,9 @@ def test_ddp_replicas_stay_in_sync(shapes_root: Path, tmp_path: Path):
     ]
     run_tool(test + gloo, cwd=tmp_path, env=_dist_env())
     # One process wrote the metrics: one JSON record.
-    assert len(read_json_lines(metrics_file(latest_run_dir(test_dir)))) == 1
-    metrics = read_test_metrics(test_dir)
+    records = read_json_lines(metrics_file(latest_run_dir(test_dir)))
+    assert len(records) == 1
+    metrics = records[0]
     assert 0 <= metrics['coco/bbox_mAP'] <= 1
     assert 0 <= metrics['coco/segm_mAP'] <= 1
 
@@ -99,9 +99,7 @@ def test_ddp_dilated_upernet(seg_root: Path, tmp_path: Path):
         'bash', TOOLS / 'dist_train.sh', config,
         str(WORLD_SIZE), '--work-dir', work_dir, '--cfg-options',
         'env_cfg.dist_cfg.backend=gloo'
-    ],
-             cwd=tmp_path,
-             env=_dist_env())
+    ], cwd=tmp_path, env=_dist_env())
 
     ranks = _replica_digests(work_dir)
     assert ranks[0]['before'] == ranks[1]['before']
