@@ -4,11 +4,13 @@
 #   make demo-seg  the same for the semantic-segmentation demo
 #   make paper-demo  RLA-R50 vs R50 Semantic FPN on the demo data, seeds 0-2,
 #                    with the paired interval (about 30 min on 2 cores)
+#   make paper-record  the same pair over seeds 0-9 with 1600 train images,
+#                      the demo-scale record (about 100 min on 2 cores)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rla_mm_stack
 
-.PHONY: setup test demo demo-seg paper-demo benchmark clean-venv
+.PHONY: setup test demo demo-seg paper-demo paper-record benchmark clean-venv
 setup: $(STAMP)
 
 $(STAMP): tools/setup_env.sh requirements/runtime.txt requirements/tests.txt setup.py pyproject.toml
@@ -26,6 +28,12 @@ demo-seg: $(STAMP)
 
 paper-demo: $(STAMP)
 	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 --jobs 2
+
+paper-record: $(STAMP)
+	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 3 4 5 6 7 8 9 \
+		--jobs 2 --demo-images 1600 1000 \
+		--demo-data-root data/demo_shapes_train1600 \
+		--work-dir work_dirs/paper_record
 
 benchmark: $(STAMP)
 	$(PY) tools/analysis/benchmark_backbone.py
