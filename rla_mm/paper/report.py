@@ -12,7 +12,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from ..utils.runs import Curve, Panel, Reference, plot_panels, read_scalars
 from .catalog import TASK_METRICS, Metric
 from .markdown import markdown_table
-from .stats import PairedSummary, paired_summary
+from .stats import MAX_SEEDS, NO_DIFFERENCE, PairedSummary, paired_summary
 
 MISSING = '-'
 PENDING = '...'
@@ -99,10 +99,18 @@ def _interval(summary: PairedSummary, metric: Metric) -> str:
     return f'[{low}, {high}]'
 
 
+def _seeds_to_tell(summary: PairedSummary) -> str:
+    if summary.verdict != NO_DIFFERENCE:
+        return MISSING
+    seeds = summary.seeds_to_tell
+    return f'> {MAX_SEEDS}' if seeds is None else str(seeds)
+
+
 def summary_rows(results: Sequence[PairResults],
                  confidence: float) -> List[List[str]]:
     """One row per pair and metric: n, each twin's mean and sd, the mean
-    delta with its interval, the paper's RLA value and what it says."""
+    delta with its interval, the paper's RLA value, what the interval says
+    and, where it contains zero, the seeds it would take to tell."""
     rows = []
     for pair in results:
         for metric in pair.metrics:
@@ -116,7 +124,7 @@ def summary_rows(results: Sequence[PairResults],
                             [MISSING if finished else PENDING] * 7 + [
                                 _number(paper, metric),
                                 'not logged' if finished else
-                                'no finished pair'
+                                'no finished pair', MISSING
                             ])
                 continue
             rows.append(head + [
@@ -130,6 +138,7 @@ def summary_rows(results: Sequence[PairResults],
                 _interval(summary, metric),
                 _number(paper, metric),
                 summary.verdict,
+                _seeds_to_tell(summary),
             ])
     return rows
 
@@ -186,7 +195,12 @@ LEGEND = (
     '"paper": the RLA model as reported by Zhao et al. (NeurIPS 2021), '
     'trained with mmdet 2.x against baselines of their own; compare it with '
     'our RLA mean, not with the delta. "-": not reported, no ground truth in '
-    'that size range, or undefined for one seed; "...": run not finished.')
+    'that size range, or undefined for one seed; "...": run not finished. '
+    '"Seeds to tell", where the interval contains zero: the number of seeds '
+    'at which it would just exclude zero if the mean delta and the sd of '
+    'the deltas stayed as measured. A planning figure: with a true delta of '
+    'that size, an interval from that many seeds excludes zero about half '
+    'the time.')
 
 
 def format_markdown(results: Sequence[PairResults], seeds: Sequence[int],
@@ -203,8 +217,8 @@ def format_markdown(results: Sequence[PairResults], seeds: Sequence[int],
         lines += markdown_table(
             ['Model', 'Pair', 'Metric', 'n', 'Baseline mean', 'sd',
              'RLA mean', 'sd', 'Delta', 'sd', f'{confidence:.0%} CI of delta',
-             'Paper RLA', 'Reading'],
-            summary_rows(chosen, confidence), 'lll' + 'r' * 9 + 'l')
+             'Paper RLA', 'Reading', 'Seeds to tell'],
+            summary_rows(chosen, confidence), 'lll' + 'r' * 9 + 'lr')
         lines += ['', f'## {task.capitalize()}: each seed', '']
         lines += markdown_table(
             ['Model', 'Seed', 'Backbone'] + [m.name for m in metrics],
@@ -242,13 +256,14 @@ def format_summary_csv(results: Sequence[PairResults],
                     'delta_mean', 'delta_sd')],
                 _cell(low), _cell(high), confidence,
                 _cell((pair.paper or {}).get(metric.key)),
-                summary.verdict if summary else ''
+                summary.verdict if summary else '',
+                _cell(summary.seeds_to_tell if summary else None)
             ])
     return _csv([
         'model', 'baseline', 'rla', 'metric', 'n', 'baseline_mean',
         'baseline_sd', 'rla_mean', 'rla_sd', 'delta_mean', 'delta_sd',
         'ci_low',
-        'ci_high', 'confidence', 'paper_rla', 'reading'
+        'ci_high', 'confidence', 'paper_rla', 'reading', 'seeds_to_tell'
     ], rows)
 
 

@@ -16,6 +16,8 @@ SINGLE_SEED = 'single seed: one draw, no interval'
 NO_DIFFERENCE = 'no detectable difference at this n'
 RLA_HIGHER = 'RLA higher'
 RLA_LOWER = 'RLA lower'
+# Most seeds seeds_to_exclude_zero looks at.
+MAX_SEEDS = 1000
 
 
 def sample_sd(values: Sequence[float]) -> Optional[float]:
@@ -52,6 +54,34 @@ def t_interval(values: Sequence[float],
     half = stats.t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
     centre = float(np.mean(values))
     return centre - half, centre + half
+
+
+def seeds_to_exclude_zero(delta_mean: float,
+                          delta_sd: float,
+                          confidence: float = 0.95,
+                          max_seeds: int = MAX_SEEDS) -> Optional[int]:
+    """Seeds at which the interval would just exclude zero, were the mean
+    delta and the sd of the deltas to stay as measured.
+
+    A planning figure, not a promise: if the true delta is the measured one,
+    an interval from that many seeds excludes zero about half the time.
+
+    Args:
+        delta_mean (float): Mean paired delta.
+        delta_sd (float): Sample sd of the paired deltas.
+        confidence (float): Coverage of the interval, in (0, 1).
+        max_seeds (int): Largest number of seeds considered.
+
+    Returns:
+        int, optional: The smallest n >= 2 whose half width
+        ``t((1 + confidence) / 2; n - 1) * delta_sd / sqrt(n)`` is below
+        ``|delta_mean|``; None if no n up to ``max_seeds`` is (e.g. for a
+        zero delta).
+    """
+    n = np.arange(2, max_seeds + 1)
+    half = stats.t.ppf((1 + confidence) / 2, n - 1) * delta_sd / np.sqrt(n)
+    enough = np.flatnonzero(half < abs(delta_mean))
+    return int(n[enough[0]]) if enough.size else None
 
 
 @dataclass(frozen=True)
@@ -91,6 +121,15 @@ class PairedSummary:
         if low <= 0 <= high:
             return NO_DIFFERENCE
         return RLA_HIGHER if low > 0 else RLA_LOWER
+
+    @property
+    def seeds_to_tell(self) -> Optional[int]:
+        """For an interval that contains zero, :func:`seeds_to_exclude_zero`
+        of this mean and sd; None otherwise, or beyond its ``max_seeds``."""
+        if self.verdict != NO_DIFFERENCE:
+            return None
+        return seeds_to_exclude_zero(self.delta_mean, self.delta_sd,
+                                     self.confidence)
 
 
 def paired_summary(baseline: Sequence[float],

@@ -68,9 +68,9 @@ def test_single_seed_says_so_and_gives_no_interval():
     assert '**Single seed (n = 1).**' in markdown
     (cells, ) = table_rows(markdown, ' vs ', ' box AP ')
     # n, means, sds (undefined), delta and its sd, no interval, paper,
-    # reading.
+    # reading, no seeds to tell.
     assert cells[3:] == ['1', '47.6', '-', '40.1', '-', '-7.5', '-', '-',
-                         '39.5', SINGLE_SEED]
+                         '39.5', SINGLE_SEED, '-']
 
 
 def test_several_seeds_give_the_interval():
@@ -87,10 +87,11 @@ def test_several_seeds_give_the_interval():
     assert '95% Student-t interval' in markdown
     (cells, ) = table_rows(markdown, ' vs ', ' box AP ')
     assert cells[3:] == ['3', '43.8', '4.9', '39.4', '1.9', '-4.4', '6.0',
-                         '[-19.4, +10.6]', '39.5', NO_DIFFERENCE]
+                         '[-19.4, +10.6]', '39.5', NO_DIFFERENCE, '10']
+    assert '"Seeds to tell"' in markdown
     # A metric no finished run logged (no small objects): nothing to pair.
     (cells, ) = table_rows(markdown, ' vs ', ' APs ')
-    assert cells[3:5] == ['0', '-'] and cells[-1] == 'not logged'
+    assert cells[3:5] == ['0', '-'] and cells[-2:] == ['not logged', '-']
     # Every seed listed, the unfinished one pending.
     deltas = table_rows(markdown, 'RLA-R-50 - R-50')
     assert [row[1] for row in deltas] == ['0', '1', '2', '3']
@@ -103,6 +104,7 @@ def test_several_seeds_give_the_interval():
     assert float(box['ci_low']) == pytest.approx(-19.38, abs=0.01)
     assert float(box['delta_sd']) == pytest.approx(6.043, abs=1e-3)
     assert float(box['paper_rla']) == 39.5
+    assert box['seeds_to_tell'] == '10'
     assert summary[1]['n'] == '0' and summary[1]['delta_mean'] == ''
 
     seeds = list(csv.DictReader(io.StringIO(format_seeds_csv([pair]))))

@@ -3,7 +3,7 @@ import pytest
 
 from rla_mm.paper.stats import (NO_DIFFERENCE, RLA_HIGHER, RLA_LOWER,
                                 SINGLE_SEED, paired_summary, sample_sd,
-                                t_interval)
+                                seeds_to_exclude_zero, t_interval)
 
 # Student t quantiles from the printed tables: t(0.975; 2 df), t(0.95; 2 df).
 T_975_2 = 4.303
@@ -49,6 +49,21 @@ def test_paired_summary_of_the_issues_demo_seeds():
     assert low == pytest.approx(-4.367 - 15.014, abs=0.01)
     assert high == pytest.approx(-4.367 + 15.014, abs=0.01)
     assert summary.verdict == NO_DIFFERENCE
+    # 9 seeds: half width t(0.975; 8) * sd / 3 = 2.306 * 6.0434 / 3 =
+    # 4.645, above |mean|; 10: 2.262 * 6.0434 / sqrt(10) = 4.323, below.
+    assert summary.seeds_to_tell == 10
+
+
+def test_seeds_to_exclude_zero_against_t_tables():
+    # Mean 1, sd 1. 95%: 6 seeds give 2.571 / sqrt(6) = 1.050, 7 give
+    # 2.447 / sqrt(7) = 0.925. 99%: 10 give 3.250 / sqrt(10) = 1.028, 11
+    # give 3.169 / sqrt(11) = 0.955.
+    assert seeds_to_exclude_zero(1.0, 1.0) == 7
+    assert seeds_to_exclude_zero(-1.0, 1.0) == 7
+    assert seeds_to_exclude_zero(1.0, 1.0, confidence=0.99) == 11
+    # A zero delta never excludes zero; nor a small one within the limit.
+    assert seeds_to_exclude_zero(0.0, 1.0) is None
+    assert seeds_to_exclude_zero(1.0, 1.0, max_seeds=6) is None
 
 
 def test_verdicts():
@@ -60,6 +75,9 @@ def test_verdicts():
     assert higher.interval[0] == pytest.approx(1 - T_975_2 * 0.11547,
                                                abs=1e-3)
     assert higher.verdict == RLA_HIGHER
+    # Only an interval across zero asks for more seeds.
+    assert higher.seeds_to_tell is None
+    assert paired_summary([1.0], [2.0]).seeds_to_tell is None
     assert paired_summary([11.0, 21.2, 30.8],
                           [10.0, 20.0, 30.0]).verdict == RLA_LOWER
     # The same delta every seed: no spread, a zero-width interval.
