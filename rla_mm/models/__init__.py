@@ -1,3 +1,4 @@
 from .backbones import RLAResNet
+from .classifiers import GAPClassifier
 
-__all__ = ['RLAResNet']
+__all__ = ['GAPClassifier', 'RLAResNet']

@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Tuple
 
 DETECTION = 'detection'
 SEGMENTATION = 'segmentation'
+CLASSIFICATION = 'classification'
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Metric:
         name (str): Column header, and the metric's name in
             ``configs/metafile.yml``, e.g. ``'box AP'``.
         scale (float): Factor to percent: ``CocoMetric`` logs fractions,
-            ``IoUMetric`` percent.
+            ``IoUMetric`` and ``Top1Accuracy`` percent.
         decimals (int): Digits after the point when shown.
     """
     key: str
@@ -46,9 +47,13 @@ SEGMENTATION_METRICS: Tuple[Metric, ...] = (
     Metric('mAcc', 'mAcc'),
     Metric('aAcc', 'aAcc'),
 )
+CLASSIFICATION_METRICS: Tuple[Metric, ...] = (
+    Metric('accuracy/top1', 'top-1'),
+)
 TASK_METRICS: Dict[str, Tuple[Metric, ...]] = {
     DETECTION: DETECTION_METRICS,
     SEGMENTATION: SEGMENTATION_METRICS,
+    CLASSIFICATION: CLASSIFICATION_METRICS,
 }
 
 
@@ -59,7 +64,7 @@ class Family:
     Attributes:
         key (str): The family's name on the command line, e.g. ``'upernet'``.
         title (str): Its name in tables, e.g. ``'UPerNet, ADE20K, 160k'``.
-        task (str): ``DETECTION`` or ``SEGMENTATION``.
+        task (str): ``DETECTION``, ``SEGMENTATION`` or ``CLASSIFICATION``.
         stem (str): Config path relative to ``configs/``, without ``.py``,
             with a ``{backbone}`` field, e.g.
             ``'upernet_{backbone}_160k_ade20k'``.
@@ -138,5 +143,7 @@ DEMOS: Dict[str, Family] = {
                   'demo/fpn_{backbone}_shapes_seg', 1),
     'det': Family('mask_rcnn_demo', 'Mask R-CNN, shapes demo', DETECTION,
                   'demo/mask_rcnn_{backbone}_shapes', 1),
+    'cls': Family('cls_demo', 'Classification, shapes demo', CLASSIFICATION,
+                  'demo/cls_{backbone}_shapes', 1),
 }
 DEMO_BACKBONE = 'rla_r50'

@@ -24,7 +24,7 @@ from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
 from ..utils.runs import (TOOLS_DIR, read_test_metrics, run_command,
                           shell_line, tool_command)
-from .catalog import BACKBONES, DETECTION, Family
+from .catalog import BACKBONES, CLASSIFICATION, DETECTION, Family
 from .metafile import PAPER, ZooModel
 from .report import (PairCurves, PairResults, SeedResult, format_markdown,
                      format_seeds_csv, format_summary_csv, plot_pairs,
@@ -413,30 +413,41 @@ def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
     return paths
 
 
-def prepare_demo(data_root: str, images: Dict[str, int], task: str,
-                 dry_run: bool) -> List[str]:
+def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
+                 task: str, dry_run: bool) -> List[str]:
     """Write the shapes dataset if needed; return the options that use it.
 
     Args:
-        data_root (str): The dataset's folder.
-        images (dict): ``num_train`` and ``num_val`` where not the
-            dataset's defaults.
-        task (str): ``DETECTION`` or ``SEGMENTATION``, the demo pair's task.
+        data_root (str): The dataset's folder (detection and segmentation).
+        images (tuple[int, int], optional): Train and val images where not
+            the defaults: the demos' train split and ``DEMO_VAL_IMAGES``
+            val images for detection and segmentation, the config's own
+            for classification.
+        task (str): The demo pair's task, e.g. ``DETECTION``.
         dry_run (bool): Only say what would be written.
 
     Returns:
         list[str]: ``--cfg-options`` that point every dataloader (and the
-        COCO evaluators of a detection pair) at ``data_root``.
+        COCO evaluators of a detection pair) at ``data_root``; for
+        classification, whose datasets render their images in memory, the
+        split sizes of ``images``.
     """
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    if task == CLASSIFICATION:
+        if images is None:
+            return []
+        num_train, num_val = images
+        return [f'{loaders[0]}.dataset.num_images={num_train}'] + [
+            f'{loader}.dataset.num_images={num_val}' for loader in loaders[1:]
+        ]
     root = osp.abspath(data_root)
+    sizes = dict(num_val=DEMO_VAL_IMAGES) if images is None else dict(
+        num_train=images[0], num_val=images[1])
     if dry_run:
         print(f'# would write the shapes dataset to {root} if missing')
-    elif ensure_dataset(root, ShapesConfig(**images)):
+    elif ensure_dataset(root, ShapesConfig(**sizes)):
         print(f'Wrote the shapes dataset to {root}.')
-    options = [
-        f'{loader}.dataset.data_root={root}'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ]
+    options = [f'{loader}.dataset.data_root={root}' for loader in loaders]
     if task == DETECTION:
         ann_file = annotation_path(root, 'val')
         options += [f'{evaluator}.ann_file={ann_file}'

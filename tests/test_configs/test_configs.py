@@ -30,6 +30,7 @@ DEMO_PAIR = ('demo/mask_rcnn_rla_r50_shapes.py',
              'demo/mask_rcnn_r50_shapes.py')
 SEG_DEMO_PAIR = ('demo/fpn_rla_r50_shapes_seg.py',
                  'demo/fpn_r50_shapes_seg.py')
+CLS_DEMO_PAIR = ('demo/cls_rla_r50_shapes.py', 'demo/cls_r50_shapes.py')
 # Configs whose models also run a training step and an inference.
 FORWARD_CONFIGS = ('mask_rcnn_rla_r50.py', 'retinanet_eca_rla_r50.py',
                    DEMO_PAIR[0])
@@ -105,7 +106,8 @@ def without_backbone(cfg: Config) -> dict:
 
 def test_every_pair_is_shipped():
     expected = {name for pair in RLA_PAIRS + SEG_PAIRS
-                for name in pair} | set(DEMO_PAIR) | set(SEG_DEMO_PAIR)
+                for name in pair} | set(DEMO_PAIR) | set(SEG_DEMO_PAIR) | set(
+                    CLS_DEMO_PAIR)
     assert expected <= set(SHIPPED)
 
 
@@ -121,7 +123,8 @@ def test_config_loads_and_builds(name):
 
 
 @pytest.mark.parametrize('rla, baseline',
-                         RLA_PAIRS + SEG_PAIRS + [DEMO_PAIR, SEG_DEMO_PAIR])
+                         RLA_PAIRS + SEG_PAIRS +
+                         [DEMO_PAIR, SEG_DEMO_PAIR, CLS_DEMO_PAIR])
 def test_twins_differ_only_in_backbone(rla, baseline):
     assert without_backbone(load(rla)) == without_backbone(load(baseline))
     assert load(rla).model.backbone.type == 'RLAResNet'

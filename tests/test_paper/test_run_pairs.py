@@ -155,6 +155,33 @@ def test_segmentation_demo_pair(tmp_path: Path):
     assert rows[0]['n'] == '1' and rows[0]['ci_low'] == ''
 
 
+def test_classification_demo_pair(tmp_path: Path):
+    """``--demo cls`` writes no dataset (its images are rendered in memory)
+    and passes ``--demo-images`` on as the splits' sizes; it reports top-1
+    accuracy."""
+    proc = run_kit([
+        '--demo', 'cls', '--demo-images', '40', '20', '--work-dir',
+        str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2',
+        'train_dataloader.batch_size=4'
+    ], tmp_path)
+    assert 'Classification, shapes demo: cls_rla_r50_shapes vs ' \
+        'cls_r50_shapes' in proc.stdout
+    assert 'train_dataloader.dataset.num_images=40' in proc.stdout
+    assert 'test_dataloader.dataset.num_images=20' in proc.stdout
+    assert not (tmp_path / 'data').exists()
+    for run in ('cls_r50_shapes', 'cls_rla_r50_shapes'):
+        metrics = json.loads((tmp_path / 'pairs' / run / 'seed_0' /
+                              'metrics.json').read_text())
+        # 20 val images: a multiple of 5 percent.
+        assert metrics['accuracy/top1'] % 5 == 0
+        assert 0 <= metrics['accuracy/top1'] <= 100
+    with open(tmp_path / 'pairs' / 'pairs.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert [r['metric'] for r in rows] == ['accuracy/top1']
+    assert '## Classification: mean over seeds' in (
+        tmp_path / 'pairs' / 'pairs.md').read_text()
+
+
 def fake_run(work_dir: Path, pair: Pair, twin: str, seed: int,
              mIoU: float) -> None:
     """The files a finished segmentation run leaves, with one mIoU."""

@@ -21,13 +21,14 @@ Usage::
         [--backbones B ...] [--seeds N ...] [--confidence C]
         [--work-dir DIR] [--launcher {pytorch,slurm,none}] [--gpus N]
         [--partition P] [--cfg-options KEY=VALUE ...] [--dry-run]
-    python tools/paper/run_pairs.py --demo [{seg,det}] [--jobs N]
+    python tools/paper/run_pairs.py --demo [{seg,det,cls}] [--jobs N]
         [--demo-images TRAIN VAL] ...
 
 Without ``--detectors`` or ``--segmentors`` every pair runs. ``--demo`` runs
 the kit on the generated shapes dataset with a demo pair (``configs/demo/``):
-the Semantic FPN pair (``seg``, the default) or the Mask R-CNN pair
-(``det``), on CPU by default. The protocol is printed before any run starts.
+the Semantic FPN pair (``seg``, the default), the Mask R-CNN pair (``det``)
+or the classification pair (``cls``), on CPU by default. The protocol is
+printed before any run starts.
 """
 import argparse
 import os
@@ -108,15 +109,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--demo', nargs='?', const='seg', choices=list(DEMOS),
         help='a demo pair on the generated shapes dataset: seg (Semantic '
-        'FPN R-50, the default) or det (Mask R-CNN R-50)')
+        'FPN R-50, the default), det (Mask R-CNN R-50) or cls (R-50 '
+        'classifying one-shape 32x32 images)')
     parser.add_argument(
         '--demo-data-root', default='data/demo_shapes_pairs',
-        help='shapes dataset folder (default: %(default)s)')
+        help='shapes dataset folder of seg and det (default: %(default)s; '
+        'cls renders its images in memory)')
     parser.add_argument(
         '--demo-images', nargs=2, type=int, metavar=('TRAIN', 'VAL'),
-        default=None, help='images to generate per split (default: the '
-        f'demos\' train split and {DEMO_VAL_IMAGES} val images, where the '
-        'demos score on 50)')
+        default=None, help='images to generate per split (default: for seg '
+        f'and det the demos\' train split and {DEMO_VAL_IMAGES} val images, '
+        'where the demos score on 50; for cls the config\'s)')
     args = parser.parse_args(argv)
     if args.demo and (args.detectors or args.segmentors or
                       args.backbones not in (None, [DEMO_BACKBONE])):
@@ -153,10 +156,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     zoo = None
     if args.demo:
         families, backbones = [DEMOS[args.demo]], [DEMO_BACKBONE]
-        images = dict(num_val=DEMO_VAL_IMAGES) if args.demo_images is None \
-            else dict(num_train=args.demo_images[0],
-                      num_val=args.demo_images[1])
-        options = prepare_demo(args.demo_data_root, images,
+        options = prepare_demo(args.demo_data_root, args.demo_images,
                                DEMOS[args.demo].task, args.dry_run) + options
     else:
         zoo = read_model_index(MODEL_INDEX)

@@ -1,0 +1,3 @@
+from .accuracy import Top1Accuracy
+
+__all__ = ['Top1Accuracy']
