@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
+from mmengine.registry import DefaultScope
 
 import rla_mm  # noqa: F401  (registers the classifier and RLAResNet)
 
@@ -10,11 +11,19 @@ BACKBONE = dict(type='RLAResNet', depth=50, out_indices=(3, ),
                 norm_eval=False, init_cfg=None)
 
 
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    """Earlier tests may leave another codebase's scope as the default."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
+
+
 @pytest.fixture(scope='module')
 def model() -> torch.nn.Module:
     torch.manual_seed(0)
-    return MODELS.build(
-        dict(type='GAPClassifier', backbone=BACKBONE, num_classes=3))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(
+            dict(type='GAPClassifier', backbone=BACKBONE, num_classes=3))
 
 
 def test_logits_are_a_linear_layer_on_pooled_last_features(model):
