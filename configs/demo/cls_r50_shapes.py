@@ -3,7 +3,9 @@
 # twin of cls_rla_r50_shapes.py, and the paper's ImageNet setting (a
 # from-scratch backbone, pooled features, one linear layer) at toy scale.
 # The images are rendered in memory when the datasets are built: no files.
-_base_ = 'mmdet::_base_/default_runtime.py'
+_base_ = [
+    'mmdet::_base_/default_runtime.py', '../_base_/schedules/demo_adamw.py'
+]
 custom_imports = dict(imports=['rla_mm'], allow_failed_imports=False)
 
 num_classes = 4  # rla_mm.demo.shapes.CATEGORIES
@@ -51,16 +53,6 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# The segmentation demo's optimiser and schedule: warm-up, then a cosine
-# decay over the whole run to 0.1x.
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, eta_min_ratio=0.1)
-]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10, norm_type=2))
 
 # mmdet's hooks without its detection visualizer.
 default_hooks = dict(

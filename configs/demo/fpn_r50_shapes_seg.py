@@ -9,7 +9,8 @@
 # iteration-based schedule with AdamW. Write the data first with
 #   python tools/misc/make_demo_dataset.py
 _base_ = [
-    'mmseg::_base_/models/fpn_r50.py', 'mmseg::_base_/default_runtime.py'
+    'mmseg::_base_/models/fpn_r50.py', 'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/demo_adamw.py'
 ]
 custom_imports = dict(imports=['rla_mm'], allow_failed_imports=False)
 
@@ -109,16 +110,6 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# Warm-up, and a cosine decay over the whole run: it ends at
-# train_cfg.max_iters (mmengine's default end), whatever that is set to.
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, eta_min_ratio=0.1)
-]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10, norm_type=2))
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
