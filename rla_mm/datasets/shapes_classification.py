@@ -20,8 +20,7 @@ import torch
 from mmdet.registry import DATASETS
 from torch.utils.data import Dataset
 
-from ..demo.shapes import (CATEGORIES, SPLITS, ShapesConfig, image_rng,
-                           render_image)
+from ..demo.shapes import CATEGORIES, ShapesConfig, image_rng, render_image
 
 # One shape per image, drawn larger relative to the image than in the
 # scenes of the other demos (there 0.1-0.25 of 256 pixels): at 32 pixels
@@ -51,8 +50,6 @@ def render_split(cfg: ShapesConfig, split: str,
         raise ValueError(
             f'a classification image holds one shape; got max_objects='
             f'{cfg.max_objects}. Set min_objects=1 and max_objects=1.')
-    if split not in SPLITS:
-        raise ValueError(f'unknown split {split!r}; choose from {SPLITS}.')
     if num_images < 1:
         raise ValueError(f'num_images must be >= 1, got {num_images}.')
     images, labels = [], []

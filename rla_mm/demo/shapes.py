@@ -297,7 +297,13 @@ def shape_annotation(shape: Shape) -> dict:
 
 
 def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
-    """The generator of image ``index`` of ``split``, independent of others."""
+    """The generator of image ``index`` of ``split``, independent of others.
+
+    Raises:
+        ValueError: If ``split`` is not one of ``SPLITS``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f'unknown split {split!r}; choose from {SPLITS}.')
     return np.random.default_rng([seed, SPLITS.index(split), index])
 
 
@@ -314,8 +320,6 @@ def build_split(cfg: ShapesConfig, split: str
         ``file_name`` entries are relative to the split's image folder and
         whose ``info`` records ``cfg`` and ``GENERATOR_VERSION``.
     """
-    if split not in SPLITS:
-        raise ValueError(f'unknown split {split!r}; choose from {SPLITS}.')
     num_images = cfg.num_train if split == 'train' else cfg.num_val
     images, image_infos, annotations = [], [], []
     for index in range(num_images):
