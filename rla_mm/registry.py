@@ -10,12 +10,13 @@ def register_in_optional_registries() -> None:
     'mmseg'``) look types up in mmseg's registries, whose parent is
     mmengine's root, not mmdet's.
     """
-    from rla_mm.engine import MainProcessLoggerHook, RNGStateHook
+    from rla_mm.engine import (MainProcessLoggerHook, RNGStateHook,
+                                SharedStartHook)
     from rla_mm.models import RLAResNet
     try:
         registry = importlib.import_module('mmseg.registry')
     except ImportError:
         return
     registry.MODELS.register_module(module=RLAResNet, force=True)
-    for hook in (MainProcessLoggerHook, RNGStateHook):
+    for hook in (MainProcessLoggerHook, RNGStateHook, SharedStartHook):
         registry.HOOKS.register_module(module=hook, force=True)

@@ -1,3 +1,3 @@
-from .hooks import MainProcessLoggerHook, RNGStateHook
+from .hooks import MainProcessLoggerHook, RNGStateHook, SharedStartHook
 
-__all__ = ['MainProcessLoggerHook', 'RNGStateHook']
+__all__ = ['MainProcessLoggerHook', 'RNGStateHook', 'SharedStartHook']

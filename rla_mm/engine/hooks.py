@@ -1,5 +1,5 @@
-"""Hooks that make resumed training continue exactly and distributed testing
-write its metrics once."""
+"""Hooks that make resumed training continue exactly, distributed testing
+write its metrics once, and the twins of a paired comparison start alike."""
 import random
 from typing import Any, Dict, List, Optional
 
@@ -8,6 +8,8 @@ import torch
 from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, get_rank, is_main_process
 from mmengine.hooks import Hook, LoggerHook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import set_random_seed
 
 CHECKPOINT_KEY = 'rng_states'
 
@@ -95,3 +97,46 @@ class MainProcessLoggerHook(LoggerHook):
                          metrics: Optional[Dict[str, float]] = None) -> None:
         if is_main_process():
             super().after_test_epoch(runner, metrics)
+
+
+@HOOKS.register_module()
+class SharedStartHook(Hook):
+    """Start training from given weights with freshly seeded RNGs.
+
+    For the twins of a paired comparison trained from scratch
+    (``tools/paper/run_pairs.py --couple-init``): both load initial weights
+    written from one draw (``rla_mm.paper.coupling``), and both re-seed
+    right before the first iteration, so that what training draws (the
+    dropout masks of a decode head, random flips) is the same for both,
+    although building the two models drew different numbers of random
+    numbers. A resumed run is left alone: its weights and RNG states come
+    from its checkpoint.
+
+    Args:
+        checkpoint (str): The model's initial state dict, saved with
+            ``torch.save`` (tensors only).
+        seed (int): Seed of Python's, numpy's and torch's RNGs at the first
+            iteration.
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self, checkpoint: str, seed: int) -> None:
+        self.checkpoint = checkpoint
+        self.seed = seed
+
+    def before_train(self, runner) -> None:
+        if runner.iter > 0:
+            return
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        state = torch.load(self.checkpoint, map_location='cpu',
+                           weights_only=True)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            raise RuntimeError(
+                f'The initial weights {self.checkpoint} do not fit this '
+                f'model; they were written for another config. Delete the '
+                f'file to have run_pairs.py write it anew.\n{error}'
+            ) from error
+        set_random_seed(self.seed)

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+import torch
 from mmengine.config import Config, DictAction
 
 from ..demo.shapes import ShapesConfig, annotation_path, ensure_dataset
@@ -24,7 +25,9 @@ from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
 from ..utils.runs import (TOOLS_DIR, read_test_metrics, run_command,
                           shell_line, tool_command)
+from ..utils.codebases import read_config
 from .catalog import BACKBONES, CLASSIFICATION, DETECTION, Family
+from .coupling import coupled_initial_states
 from .metafile import PAPER, ZooModel
 from .report import (PairCurves, PairResults, SeedResult, format_markdown,
                      format_seeds_csv, format_summary_csv, plot_pairs,
@@ -33,6 +36,8 @@ from .report import (PairCurves, PairResults, SeedResult, format_markdown,
 LAUNCHERS = ('pytorch', 'slurm', 'none')
 TRAINED_FILE = 'trained.json'
 METRICS_FILE = 'metrics.json'
+# The initial weights of a run with --couple-init, in its folder.
+INIT_FILE = 'init.pth'
 SEED_OPTION = 'randomness.seed'
 # Val images of the kit's demo dataset. The demos score on 50, which leaves
 # much of the seed spread to the choice of those images: scored on 1000, the
@@ -202,11 +207,11 @@ def test_command(run: Run, checkpoint: str, folder: str, launch: Launch,
     return Command(_with_options(argv, options), env)
 
 
-def announce(pairs: Sequence[Pair], seeds: Sequence[int],
-             confidence: float) -> str:
+def announce(pairs: Sequence[Pair], seeds: Sequence[int], confidence: float,
+             coupled: bool = False) -> str:
     """The protocol and the configs compared, stated before any run."""
     lines = [f'# Protocol, fixed before the runs\n\n'
-             f'{protocol(seeds, confidence)}\n\nPairs (RLA twin vs '
+             f'{protocol(seeds, confidence, coupled)}\n\nPairs (RLA twin vs '
              f'baseline):']
     lines += [f'- {p.family.title}: {p.rla.name} vs {p.baseline.name}'
               for p in pairs]
@@ -251,16 +256,63 @@ def warn_if_changed(label: str, state: dict, command: Command) -> None:
             file=sys.stderr)
 
 
+def init_options(path: str, seed: int) -> List[str]:
+    """``--cfg-options`` that start training from the weights in ``path``.
+
+    They add ``SharedStartHook`` under ``default_hooks``: ``--cfg-options``
+    can add a key to a dict but not an item to ``custom_hooks``, a list, and
+    mmengine registers every entry of ``default_hooks``.
+    """
+    return [f'default_hooks.shared_start.{key}={value}'
+            for key, value in (('type', 'SharedStartHook'),
+                               ('checkpoint', path), ('seed', seed))]
+
+
+def write_coupled_init(pair: Pair, seed: int, work_dir: str,
+                       options: Sequence[str], dry_run: bool) -> None:
+    """Write the twins' shared initial weights at ``seed`` (``INIT_FILE``).
+
+    Skipped for a pair whose two runs have both been trained or both have
+    the file. See ``rla_mm.paper.coupling``.
+    """
+    runs = (pair.baseline, pair.rla)
+    folders = [run_dir(work_dir, run, seed) for run in runs]
+    if all(read_state(folder, TRAINED_FILE) or osp.isfile(
+            osp.join(folder, INIT_FILE)) for folder in folders):
+        return
+    if dry_run:
+        print(f'# would write shared initial weights of seed {seed} to '
+              f'{", ".join(osp.join(f, INIT_FILE) for f in folders)}')
+        return
+    overrides = parse_cfg_options(seed_options(options, seed))
+    cfgs = []
+    for run in runs:
+        cfg = read_config(run.config)
+        cfg.merge_from_dict(overrides)
+        cfgs.append(cfg)
+    states = coupled_initial_states(*cfgs, seed)
+    for folder, state in zip(folders, (states['baseline'], states['rla'])):
+        os.makedirs(folder, exist_ok=True)
+        path = osp.join(folder, INIT_FILE)
+        torch.save(state, path + '.tmp')
+        os.replace(path + '.tmp', path)
+
+
 def process_run(run: Run, seed: int, work_dir: str, launch: Launch,
-                options: Sequence[str], dry_run: bool) -> None:
+                options: Sequence[str], dry_run: bool,
+                coupled: bool = False) -> None:
     """Bring ``run`` with ``seed`` to its next state: trained, then tested.
 
-    With ``dry_run``, print the commands that would run instead.
+    With ``dry_run``, print the commands that would run instead. With
+    ``coupled``, training starts from the run's ``INIT_FILE``
+    (``write_coupled_init``).
     """
     folder = run_dir(work_dir, run, seed)
     label = f'{run.name}, seed {seed}'
     options = seed_options(options, seed)
-    train = train_command(run, folder, launch, options)
+    train = train_command(
+        run, folder, launch, options +
+        (init_options(osp.join(folder, INIT_FILE), seed) if coupled else []))
     trained = read_state(folder, TRAINED_FILE)
     if trained is not None:
         warn_if_changed(label, trained, train)
@@ -381,7 +433,7 @@ def pair_results(pair: Pair, seeds: Sequence[int], work_dir: str,
 
 def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
                  zoo: Optional[Mapping[str, ZooModel]],
-                 confidence: float) -> List[str]:
+                 confidence: float, coupled: bool = False) -> List[str]:
     """Write ``REPORT_FILES`` into ``work_dir``; return their paths.
 
     Args:
@@ -391,6 +443,7 @@ def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
         zoo (Mapping[str, ZooModel], optional): The model zoo, for the
             paper's values; None to show none (e.g. for the demo).
         confidence (float): Coverage of the delta's interval.
+        coupled (bool): Whether the twins shared their initial weights.
     """
     results = [pair_results(p, seeds, work_dir, zoo) for p in pairs]
     curves = [
@@ -403,7 +456,7 @@ def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
         for pair, result in zip(pairs, results)
     ]
     paths = [osp.join(work_dir, name) for name in REPORT_FILES]
-    texts = (format_markdown(results, seeds, confidence),
+    texts = (format_markdown(results, seeds, confidence, coupled),
              format_summary_csv(results, confidence),
              format_seeds_csv(results))
     for path, text in zip(paths, texts):

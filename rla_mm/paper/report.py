@@ -167,9 +167,10 @@ def _delta(baseline: Values, rla: Values) -> Values:
     return {k: rla[k] - baseline[k] for k in rla if k in baseline}
 
 
-def protocol(seeds: Sequence[int], confidence: float) -> str:
+def protocol(seeds: Sequence[int], confidence: float,
+             coupled: bool = False) -> str:
     """How the runs were made and what the statistics mean, stated before
-    any result."""
+    any result; ``coupled``: the twins shared their initial weights."""
     listed = ('seed ' if len(seeds) == 1 else 'seeds ') + ', '.join(
         map(str, seeds))
     text = (
@@ -182,6 +183,15 @@ def protocol(seeds: Sequence[int], confidence: float) -> str:
         'delta); the interval is the two-sided '
         f'{confidence:.0%} Student-t interval of the mean delta on n - 1 '
         'degrees of freedom (a paired t-test). Values in percent.')
+    if coupled:
+        text += (
+            ' Shared initial weights (`--couple-init`): the twins of a seed '
+            'start from one draw, the RLA twin taking every tensor the '
+            'baseline has from the baseline\'s initialization with that '
+            'seed and drawing only its own parts, and both re-seed before '
+            'the first iteration, so that the draws of training (dropout, '
+            'flips) are common too; each twin\'s initialization keeps its '
+            'distribution.')
     if len(seeds) == 1:
         text += (
             '\n\n**Single seed (n = 1).** Each delta below is one draw of a '
@@ -204,10 +214,10 @@ LEGEND = (
 
 
 def format_markdown(results: Sequence[PairResults], seeds: Sequence[int],
-                    confidence: float) -> str:
+                    confidence: float, coupled: bool = False) -> str:
     """The protocol, then per task the summary and the per-seed table."""
     lines = ['# Paired runs: RLA twin vs plain-ResNet baseline', '',
-             protocol(seeds, confidence), '']
+             protocol(seeds, confidence, coupled), '']
     for task in TASK_METRICS:
         chosen = [r for r in results if r.task == task]
         if not chosen:

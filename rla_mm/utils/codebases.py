@@ -5,13 +5,15 @@ codebase's ``default_runtime.py`` and inherited through ``_base_``).
 MMDetection is a dependency of rla_mm; MMSegmentation is optional, so a
 segmentation config has to be checked for it before anything is built.
 """
+import copy
 import importlib
 import os.path as osp
 import re
 from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 from mmengine.config import Config
-from mmengine.registry import Registry
+from mmengine.registry import MODELS, Registry, init_default_scope
+from torch import nn
 
 from .runs import REPO_ROOT
 
@@ -149,3 +151,13 @@ def require_codebase(cfg: Config, config_path: str) -> None:
 def runner_registry(cfg: Config) -> Registry:
     """The ``RUNNERS`` registry of the codebase of ``cfg``."""
     return importlib.import_module(f'{config_scope(cfg)}.registry').RUNNERS
+
+
+def build_in_scope(module_cfg: dict, scope: str) -> nn.Module:
+    """Build ``module_cfg`` from the registry of codebase ``scope``.
+
+    mmengine's root registry resolves a type in the default scope's
+    registry first (``ResNet`` is mmseg's in an mmseg config).
+    """
+    init_default_scope(scope)
+    return MODELS.build(copy.deepcopy(module_cfg))

@@ -155,14 +155,25 @@ def test_segmentation_demo_pair(tmp_path: Path):
     assert rows[0]['n'] == '1' and rows[0]['ci_low'] == ''
 
 
+def last_loss(train_dir: Path) -> float:
+    """The last loss that training logged into ``train_dir``."""
+    scalars, = train_dir.glob('*_*/vis_data/scalars.json')
+    records = [json.loads(line) for line in scalars.read_text().splitlines()]
+    return [r['loss'] for r in records if 'loss' in r][-1]
+
+
 def test_classification_demo_pair(tmp_path: Path):
     """``--demo cls`` writes no dataset (its images are rendered in memory)
     and passes ``--demo-images`` on as the splits' sizes; it reports top-1
-    accuracy."""
+    accuracy. With ``--couple-init`` the twins start from shared weights
+    and RNG states, so after two steps their losses still agree closely
+    (the hidden state only starts to act once training moves the blocks'
+    last norms off zero)."""
     proc = run_kit([
-        '--demo', 'cls', '--demo-images', '40', '20', '--work-dir',
+        '--demo', 'cls', '--demo-images', '40', '20', '--couple-init',
+        '--work-dir',
         str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2',
-        'train_dataloader.batch_size=4'
+        'train_dataloader.batch_size=4', 'default_hooks.logger.interval=1'
     ], tmp_path)
     assert 'Classification, shapes demo: cls_rla_r50_shapes vs ' \
         'cls_r50_shapes' in proc.stdout
@@ -178,8 +189,16 @@ def test_classification_demo_pair(tmp_path: Path):
     with open(tmp_path / 'pairs' / 'pairs.csv') as f:
         rows = list(csv.DictReader(f))
     assert [r['metric'] for r in rows] == ['accuracy/top1']
-    assert '## Classification: mean over seeds' in (
-        tmp_path / 'pairs' / 'pairs.md').read_text()
+    report = (tmp_path / 'pairs' / 'pairs.md').read_text()
+    assert '## Classification: mean over seeds' in report
+    assert 'Shared initial weights (`--couple-init`)' in report
+    losses = []
+    for run in ('cls_r50_shapes', 'cls_rla_r50_shapes'):
+        folder = tmp_path / 'pairs' / run / 'seed_0'
+        assert (f'default_hooks.shared_start.checkpoint={folder}/init.pth '
+                'default_hooks.shared_start.seed=0') in proc.stdout
+        losses.append(last_loss(folder / 'train'))
+    assert losses[0] == pytest.approx(losses[1], abs=1e-3)
 
 
 def fake_run(work_dir: Path, pair: Pair, twin: str, seed: int,
@@ -250,6 +269,21 @@ def test_dry_run_prints_the_commands_of_every_seed(tmp_path: Path, capsys,
     assert not work_dir.exists()
 
 
+def test_dry_run_with_shared_initial_weights(tmp_path: Path, capsys):
+    work_dir = tmp_path / 'pairs'
+    run_pairs.main(['--dry-run', '--demo', 'cls', '--couple-init',
+                    '--seeds', '3', '--work-dir', str(work_dir)])
+    out = capsys.readouterr().out
+    folders = [work_dir / run / 'seed_3'
+               for run in ('cls_r50_shapes', 'cls_rla_r50_shapes')]
+    assert (f'# would write shared initial weights of seed 3 to '
+            f'{folders[0]}/init.pth, {folders[1]}/init.pth') in out
+    trains = [line for line in out.splitlines() if 'train.py' in line]
+    assert [f'default_hooks.shared_start.checkpoint={f}/init.pth' in t
+            for f, t in zip(folders, trains)] == [True, True]
+    assert not work_dir.exists()
+
+
 def test_dry_run_of_segmentation_pairs(tmp_path: Path, capsys):
     run_pairs.main([
         '--dry-run', '--segmentors', 'upernet', 'deeplabv3plus',
@@ -293,6 +327,7 @@ def test_dry_run_with_slurm(tmp_path: Path, capsys):
     (['--demo', '--detectors', 'retinanet'], '--demo has one pair'),
     (['--jobs', '2'], 'only with --launcher none'),
     (['--demo', '--jobs', '0'], 'must be 1 or more'),
+    (['--couple-init'], 'for pairs trained from scratch'),
 ])
 def test_bad_arguments_are_refused(args: List[str], message: str, capsys):
     with pytest.raises(SystemExit):

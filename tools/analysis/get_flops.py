@@ -48,10 +48,10 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config, DictAction
-from mmengine.registry import MODELS as ROOT_MODELS
-from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from torch import Tensor
+
+from rla_mm.utils.codebases import build_in_scope
 
 MODES = ('detector', 'backbone', 'classifier')
 DEFAULT_SHAPES = dict(detector=(800, 1280), backbone=(224, 224),
@@ -176,17 +176,6 @@ def build_model(cfg: Config, mode: str,
     # Not chained: mmdet's ResNet.train() returns None.
     model.eval()
     return model
-
-
-def build_in_scope(module_cfg: dict, scope: str) -> nn.Module:
-    """Build ``module_cfg`` from the registry of codebase ``scope``.
-
-    mmengine's root registry resolves a type in the default scope's
-    registry first (``ResNet`` is mmseg's in an mmseg config).
-    """
-    import rla_mm  # noqa: F401
-    init_default_scope(scope)
-    return ROOT_MODELS.build(copy.deepcopy(module_cfg))
 
 
 def build_classifier(backbone_cfg: dict) -> BackboneClassifier:

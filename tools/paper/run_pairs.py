@@ -22,7 +22,7 @@ Usage::
         [--work-dir DIR] [--launcher {pytorch,slurm,none}] [--gpus N]
         [--partition P] [--cfg-options KEY=VALUE ...] [--dry-run]
     python tools/paper/run_pairs.py --demo [{seg,det,cls}] [--jobs N]
-        [--demo-images TRAIN VAL] ...
+        [--demo-images TRAIN VAL] [--couple-init] ...
 
 Without ``--detectors`` or ``--segmentors`` every pair runs. ``--demo`` runs
 the kit on the generated shapes dataset with a demo pair (``configs/demo/``):
@@ -43,7 +43,7 @@ from rla_mm.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION,
                               Launch, announce,
                               check_pretrained, find_pairs, prepare_demo,
                               process_run, unique_runs, unreported_seeds,
-                              write_report)
+                              write_coupled_init, write_report)
 from rla_mm.paper.metafile import read_model_index
 from rla_mm.utils.runs import REPO_ROOT
 
@@ -120,7 +120,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=None, help='images to generate per split (default: for seg '
         f'and det the demos\' train split and {DEMO_VAL_IMAGES} val images, '
         'where the demos score on 50; for cls the config\'s)')
+    parser.add_argument(
+        '--couple-init', action='store_true',
+        help='start both twins of a seed from shared initial weights: the '
+        'RLA twin takes every tensor the baseline has from the baseline\'s '
+        'initialization with that seed (common random numbers, which '
+        'narrow the paired interval without moving the expected delta). '
+        'Only with --demo: pretrained backbones are not shared draws')
     args = parser.parse_args(argv)
+    if args.couple_init and not args.demo:
+        parser.error('--couple-init is for pairs trained from scratch '
+                     '(--demo): the COCO and ADE20K configs start their '
+                     'backbones from pretrained weights of their own, which '
+                     'the twins cannot share.')
     if args.demo and (args.detectors or args.segmentors or
                       args.backbones not in (None, [DEMO_BACKBONE])):
         parser.error('--demo has one pair; leave out --detectors, '
@@ -182,20 +194,28 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if problem:
         print('# WARNING: ' + problem.replace('\n', '\n# '))
     if not args.dry_run:
-        print(announce(pairs, args.seeds, args.confidence), flush=True)
+        print(announce(pairs, args.seeds, args.confidence, args.couple_init),
+              flush=True)
+    if args.couple_init:
+        # Before the pool: initialization draws from the global RNG.
+        for pair in pairs:
+            for seed in args.seeds:
+                write_coupled_init(pair, seed, work_dir, options,
+                                   args.dry_run)
     jobs = [(run, seed) for seed in args.seeds for run in runs]
     with ThreadPoolExecutor(1 if args.dry_run else args.jobs) as pool:
         # list() re-raises the first failure of a run.
         list(pool.map(
             lambda job: process_run(*job, work_dir, launch, options,
-                                    args.dry_run), jobs))
+                                    args.dry_run, args.couple_init), jobs))
     if args.dry_run:
         return
     for name, seeds in unreported_seeds(runs, args.seeds, work_dir).items():
         print(f'NOTE: {name} has finished seeds {seeds} that --seeds leaves '
               f'out of this report; add them to --seeds to include them.',
               file=sys.stderr)
-    paths = write_report(pairs, args.seeds, work_dir, zoo, args.confidence)
+    paths = write_report(pairs, args.seeds, work_dir, zoo, args.confidence,
+                         args.couple_init)
     with open(paths[0]) as f:
         print(f.read())
     print('Written: ' + ', '.join(paths))
