@@ -3,7 +3,8 @@
 #   make demo   set up .venv (first time only) and run the demo on the embedded data
 #   make demo-seg  the same for the semantic-segmentation demo
 #   make paper-demo  RLA-R50 vs R50 Semantic FPN on the demo data, seeds 0-2,
-#                    with the paired interval (about 30 min on 2 cores)
+#                    the twins of a seed started from one draw, with the
+#                    paired interval (about 33 min on 2 cores)
 #   make paper-record  the same pair over seeds 0-9 with 1600 train images,
 #                      the demo-scale record (about 100 min on 2 cores)
 VENV   ?= .venv
@@ -27,7 +28,8 @@ demo-seg: $(STAMP)
 	$(PY) tools/demo.py --task seg
 
 paper-demo: $(STAMP)
-	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 --jobs 2
+	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 --jobs 2 \
+		--couple-init --work-dir work_dirs/paper_demo_coupled
 
 paper-record: $(STAMP)
 	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 3 4 5 6 7 8 9 \
