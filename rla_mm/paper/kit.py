@@ -21,11 +21,11 @@ import torch
 from mmengine.config import Config, DictAction
 
 from ..demo.shapes import ShapesConfig, annotation_path, ensure_dataset
+from ..utils.codebases import read_config
 from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
 from ..utils.runs import (TOOLS_DIR, read_test_metrics, run_command,
                           shell_line, tool_command)
-from ..utils.codebases import read_config
 from .catalog import BACKBONES, CLASSIFICATION, DETECTION, Family
 from .coupling import coupled_initial_states
 from .metafile import PAPER, ZooModel
