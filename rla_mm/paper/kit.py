@@ -285,12 +285,8 @@ def write_coupled_init(pair: Pair, seed: int, work_dir: str,
               f'{", ".join(osp.join(f, INIT_FILE) for f in folders)}')
         return
     overrides = parse_cfg_options(seed_options(options, seed))
-    cfgs = []
-    for run in runs:
-        cfg = read_config(run.config)
-        cfg.merge_from_dict(overrides)
-        cfgs.append(cfg)
-    states = coupled_initial_states(*cfgs, seed)
+    states = coupled_initial_states(
+        *[run_config(run, overrides) for run in runs], seed)
     for folder, state in zip(folders, (states['baseline'], states['rla'])):
         os.makedirs(folder, exist_ok=True)
         path = osp.join(folder, INIT_FILE)
@@ -354,6 +350,14 @@ def parse_cfg_options(options: Sequence[str]) -> Optional[dict]:
                              if options else []).cfg_options
 
 
+def run_config(run: Run, overrides: Optional[dict]) -> Config:
+    """The config of ``run`` with ``overrides`` (``parse_cfg_options``)."""
+    cfg = read_config(run.config)
+    if overrides:
+        cfg.merge_from_dict(overrides)
+    return cfg
+
+
 def check_pretrained(runs: Sequence[Run], seeds: Sequence[int],
                      options: Sequence[str], work_dir: str) -> Optional[str]:
     """Why the untrained ``runs`` cannot start, or None if they can.
@@ -367,10 +371,7 @@ def check_pretrained(runs: Sequence[Run], seeds: Sequence[int],
         if all(read_state(run_dir(work_dir, run, seed), TRAINED_FILE)
                for seed in seeds):
             continue
-        cfg = Config.fromfile(run.config)
-        if overrides:
-            cfg.merge_from_dict(overrides)
-        found = find_missing_checkpoints(cfg.model)
+        found = find_missing_checkpoints(run_config(run, overrides).model)
         if found:
             names.append(run.name)
             missing += [m for m in found if m not in missing]
