@@ -29,15 +29,17 @@ demo: $(STAMP)
 demo-seg: $(STAMP)
 	$(PY) tools/demo.py --task seg
 
+# The segmentation pair of both paper-demo targets: seeds 0-2, shared starts.
+PAPER_DEMO := $(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 \
+	--jobs 2 --couple-init
+
 paper-demo: $(STAMP)
-	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 --jobs 2 \
-		--couple-init --work-dir work_dirs/paper_demo_coupled
+	$(PAPER_DEMO) --work-dir work_dirs/paper_demo_coupled
 
 # Its own work dir: the kit resumes runs, and a finished 700-iteration run
 # would otherwise be continued to 2800 under the wrong schedule.
 paper-demo-4x: $(STAMP)
-	$(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 --jobs 2 \
-		--couple-init --work-dir work_dirs/paper_demo_4x --cfg-options \
+	$(PAPER_DEMO) --work-dir work_dirs/paper_demo_4x --cfg-options \
 		train_cfg.max_iters=2800 train_cfg.val_interval=2800 \
 		default_hooks.checkpoint.interval=2800
 
