@@ -24,8 +24,8 @@ from ..demo.shapes import ShapesConfig, annotation_path, ensure_dataset
 from ..utils.codebases import read_config
 from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
-from ..utils.runs import (TOOLS_DIR, read_test_metrics, run_command,
-                          shell_line, tool_command)
+from ..utils.runs import (TOOLS_DIR, print_line, read_test_metrics,
+                          run_command, shell_line, tool_command)
 from .catalog import BACKBONES, CLASSIFICATION, DETECTION, Family
 from .coupling import coupled_initial_states
 from .metafile import PAPER, ZooModel
@@ -125,11 +125,15 @@ class Launch:
         partition (str, optional): The Slurm partition.
         threads (int, optional): CPU threads of each run of the ``'none'``
             launcher (``OMP_NUM_THREADS``); None for torch's default.
+        side_by_side (bool): Runs go side by side in threads: each tool's
+            output is relayed line by line behind the run's name, so that
+            the lines of two runs stay whole and tell whose they are.
     """
     launcher: str = 'pytorch'
     gpus: Optional[int] = None
     partition: Optional[str] = None
     threads: Optional[int] = None
+    side_by_side: bool = False
 
     def local_env(self) -> Dict[str, str]:
         """Environment of a run of the ``'none'`` launcher."""
@@ -235,9 +239,15 @@ def write_state(folder: str, name: str, state: dict) -> None:
     os.replace(path + '.tmp', path)
 
 
-def execute(command: Command, what: str) -> None:
-    """Run ``command`` (output streamed); exit with advice if it fails."""
-    result = run_command(command.argv, command.env, check=False)
+def execute(command: Command, what: str,
+            prefix: Optional[str] = None) -> None:
+    """Run ``command``; exit with advice if it fails.
+
+    Its output is streamed, or relayed behind ``prefix`` when given
+    (``run_command``).
+    """
+    result = run_command(command.argv, command.env, check=False,
+                         prefix=prefix)
     if result.returncode != 0:
         raise SystemExit(
             f'{what} failed (exit status {result.returncode}). Fix the cause '
@@ -248,7 +258,7 @@ def execute(command: Command, what: str) -> None:
 def warn_if_changed(label: str, state: dict, command: Command) -> None:
     """Warn when a finished run was trained with another command line."""
     if state.get('command') != command.argv:
-        print(
+        print_line(
             f'WARNING: {label} was trained with a different command '
             f'line:\n  {shlex.join(state.get("command", []))}\nIts results '
             f'are kept; delete its folder to train it with the current '
@@ -313,7 +323,7 @@ def process_run(run: Run, seed: int, work_dir: str, launch: Launch,
     if trained is not None:
         warn_if_changed(label, trained, train)
     if read_state(folder, METRICS_FILE) is not None:
-        print(f'# {label}: finished, skipped', flush=True)
+        print_line(f'# {label}: finished, skipped')
         return
     if dry_run:
         print(f'# {label}')
@@ -331,13 +341,14 @@ def process_run(run: Run, seed: int, work_dir: str, launch: Launch,
         return
 
     os.makedirs(folder, exist_ok=True)
+    prefix = f'[{label}] ' if launch.side_by_side else None
     if trained is None:
-        execute(train, f'Training {label}')
+        execute(train, f'Training {label}', prefix)
         with open(osp.join(folder, 'train', 'last_checkpoint')) as f:
             trained = dict(checkpoint=f.read().strip(), command=train.argv)
         write_state(folder, TRAINED_FILE, trained)
     test = test_command(run, trained['checkpoint'], folder, launch, options)
-    execute(test, f'Testing {label}')
+    execute(test, f'Testing {label}', prefix)
     record = read_test_metrics(osp.join(folder, 'test'))
     write_state(folder, METRICS_FILE, record)
 

@@ -13,8 +13,9 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 from typing import (Dict, List, Mapping, NamedTuple, Optional, Sequence,
-                    Tuple, Union)
+                    TextIO, Tuple, Union)
 
 # mmengine names a run's folder after its start time.
 RUN_DIR_PATTERN = re.compile(r'^\d{8}_\d{6}$')
@@ -24,6 +25,10 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
 
 PathLike = Union[str, os.PathLike]
+
+# Held while a line goes out, so that lines that threads print, and the
+# lines of the commands they relay, never break into each other.
+_OUTPUT_LOCK = threading.Lock()
 
 
 def read_json_lines(path: PathLike) -> List[dict]:
@@ -128,13 +133,51 @@ def shell_line(argv: Sequence[PathLike],
     return ' '.join(assignments + [shlex.quote(str(a)) for a in argv])
 
 
+def print_line(text: str, file: Optional[TextIO] = None) -> None:
+    """Print ``text`` and a newline whole, even beside other threads.
+
+    ``print`` writes the text and the newline separately, so two threads'
+    lines can run into each other; this writes one string under a lock that
+    ``run_command`` takes too.
+    """
+    file = sys.stdout if file is None else file
+    with _OUTPUT_LOCK:
+        file.write(text + '\n')
+        file.flush()
+
+
+def _relay(argv: List[str], env: Dict[str, str], cwd: Optional[PathLike],
+           prefix: str) -> int:
+    """Run ``argv``, print each line of its output behind ``prefix``.
+
+    stdout and stderr come through one pipe, in the order written. The
+    child's Python streams are unbuffered: the lines show as they are
+    logged, not in blocks of 8 KiB.
+
+    Returns:
+        int: The exit status.
+    """
+    with subprocess.Popen(
+            argv,
+            env={**env, 'PYTHONUNBUFFERED': '1'},
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors='replace') as proc:
+        for line in proc.stdout:
+            print_line(prefix + line.rstrip('\n'))
+    return proc.returncode
+
+
 def run_command(argv: Sequence[PathLike],
                 env: Optional[Mapping[str, str]] = None,
                 cwd: Optional[PathLike] = None,
                 capture_output: bool = False,
                 timeout: Optional[float] = None,
                 check: bool = True,
-                echo: bool = True) -> subprocess.CompletedProcess:
+                echo: bool = True,
+                prefix: Optional[str] = None) -> subprocess.CompletedProcess:
     """Run ``argv`` in a subprocess, its output streamed unless captured.
 
     The environment is this process's plus ``env``. Unless either sets
@@ -142,6 +185,11 @@ def run_command(argv: Sequence[PathLike],
     keeps a core busy (CI, a laptop at work), threads that spin while they
     wait made training iterations 10x slower on 2 cores, and waiting
     passively costs about 10% on an idle machine.
+
+    Commands that run side by side in threads and share this process's
+    stdout would break into each other's lines (a child writes its output
+    in blocks, not lines); give each a ``prefix`` and their output is
+    relayed line by line instead.
 
     Args:
         argv: The command and its arguments.
@@ -151,24 +199,38 @@ def run_command(argv: Sequence[PathLike],
         timeout (float, optional): Seconds before the command is killed.
         check (bool): Raise if the command fails.
         echo (bool): Print the command line (``+ ...``) first.
+        prefix (str, optional): Relay the command's stdout and stderr, in
+            the order written, to this process's stdout, each line whole
+            and behind ``prefix`` (e.g. the run's name).
 
     Raises:
+        ValueError: If ``prefix`` is given with ``capture_output`` or
+            ``timeout``.
         subprocess.CalledProcessError: With ``check``, if the command exits
             with a non-zero status.
     """
+    if prefix is not None and (capture_output or timeout is not None):
+        raise ValueError(
+            'run_command relays the output of a command with a prefix; it '
+            'cannot also capture it or time it out. Pass prefix=None.')
     argv = [str(a) for a in argv]
     if echo:
-        print('+ ' + shell_line(argv, env), flush=True)
+        print_line('+ ' + shell_line(argv, env))
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    return subprocess.run(
-        argv,
-        env=full_env,
-        cwd=cwd,
-        capture_output=capture_output,
-        text=capture_output,
-        timeout=timeout,
-        check=check)
+    if prefix is None:
+        return subprocess.run(
+            argv,
+            env=full_env,
+            cwd=cwd,
+            capture_output=capture_output,
+            text=capture_output,
+            timeout=timeout,
+            check=check)
+    returncode = _relay(argv, full_env, cwd, prefix)
+    if check and returncode != 0:
+        raise subprocess.CalledProcessError(returncode, argv)
+    return subprocess.CompletedProcess(argv, returncode)
 
 
 class Curve(NamedTuple):

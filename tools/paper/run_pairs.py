@@ -98,7 +98,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'evenly (default: %(default)s). On 2 cores, --jobs 2 took 5.1 '
         'minutes per segmentation-demo run where one run at a time took '
         '6.1 (docs/paired_demo.md). Another thread count sums in another '
-        'order, so a seed gives another draw')
+        'order, so a seed gives another draw. With more than one, each '
+        'line a run prints starts with its name, e.g. '
+        '"[fpn_r50_shapes_seg, seed 0] "')
     parser.add_argument(
         '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
         help='passed to both tools for every run, e.g. '
@@ -186,7 +188,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print(f'# Skipped, no config: {", ".join(missing)}', file=sys.stderr)
     launch = Launch(args.launcher, args.gpus, args.partition,
                     threads=None if args.jobs == 1 else max(
-                        1, (os.cpu_count() or 1) // args.jobs))
+                        1, (os.cpu_count() or 1) // args.jobs),
+                    side_by_side=args.jobs > 1 and not args.dry_run)
     runs = unique_runs(pairs)
     problem = check_pretrained(runs, args.seeds, options, work_dir)
     if problem and not args.dry_run:
