@@ -189,7 +189,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     launch = Launch(args.launcher, args.gpus, args.partition,
                     threads=None if args.jobs == 1 else max(
                         1, (os.cpu_count() or 1) // args.jobs),
-                    side_by_side=args.jobs > 1 and not args.dry_run)
+                    side_by_side=args.jobs > 1)
     runs = unique_runs(pairs)
     problem = check_pretrained(runs, args.seeds, options, work_dir)
     if problem and not args.dry_run:
