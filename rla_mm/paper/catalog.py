@@ -142,6 +142,9 @@ SEGMENTORS: Dict[str, Family] = _families(
 DEMOS: Dict[str, Family] = {
     'seg': Family('fpn_demo', 'Semantic FPN, shapes demo', SEGMENTATION,
                   'demo/fpn_{backbone}_shapes_seg', 1),
+    'seg-half': Family('fpn_half_demo', 'Semantic FPN, half width, shapes '
+                       'demo', SEGMENTATION,
+                       'demo/fpn_{backbone}_half_shapes_seg', 1),
     'det': Family('mask_rcnn_demo', 'Mask R-CNN, shapes demo', DETECTION,
                   'demo/mask_rcnn_{backbone}_shapes', 1),
     'cls': Family('cls_demo', 'Classification, shapes demo', CLASSIFICATION,

@@ -323,6 +323,10 @@ class RLAResNet(BaseModule):
     Args:
         depth (int): 50, 101 or 152.
         in_channels (int): Input image channels.
+        base_channels (int): Channels of the stem and width of stage 1's
+            blocks; stage ``s`` is ``base_channels * 2**s`` wide (its output
+            has 4x that), as in MMDetection's ResNet. 64 is ResNet-50; 32
+            is the half-width twin of the CPU demos.
         num_stages (int): Must be 4; accepted so that the backbone dicts of
             mmdet's and mmseg's ResNet configs merge into RLAResNet's.
         style (str): Must be ``'pytorch'`` (stride in the 3x3 conv), for the
@@ -367,11 +371,12 @@ class RLAResNet(BaseModule):
         101: (3, 4, 23, 3),
         152: (3, 8, 36, 3),
     }
-    stage_planes = (64, 128, 256, 512)
+    num_stages = 4
 
     def __init__(self,
                  depth: int,
                  in_channels: int = 3,
+                 base_channels: int = 64,
                  num_stages: int = 4,
                  style: str = 'pytorch',
                  rla_channels: int = 32,
@@ -395,9 +400,9 @@ class RLAResNet(BaseModule):
         if depth not in self.arch_settings:
             raise ValueError(f'invalid depth {depth} for RLAResNet; valid '
                              f'depths are {sorted(self.arch_settings)}.')
-        if num_stages != len(self.stage_planes):
+        if num_stages != self.num_stages:
             raise ValueError(
-                f'RLAResNet has {len(self.stage_planes)} stages, got '
+                f'RLAResNet has {self.num_stages} stages, got '
                 f'num_stages={num_stages}; choose the outputs with '
                 f'out_indices instead.')
         if style != 'pytorch':
@@ -405,6 +410,9 @@ class RLAResNet(BaseModule):
                 f"RLAResNet puts the stride in the 3x3 conv (style="
                 f"'pytorch', as the released weights do), got style="
                 f"{style!r}.")
+        if not isinstance(base_channels, int) or base_channels < 1:
+            raise ValueError(f'base_channels must be a positive integer, '
+                             f'got {base_channels!r} (ResNet-50 uses 64).')
         if not isinstance(rla_channels, int) or rla_channels < 1:
             raise ValueError(f'rla_channels must be a positive integer, got '
                              f'{rla_channels!r} (the paper uses 32).')
@@ -438,8 +446,9 @@ class RLAResNet(BaseModule):
         self.plain_convs = (conv_cfg or {}).get('type') in PLAIN_CONV_TYPES
 
         self.conv1 = build_conv_layer(
-            conv_cfg, in_channels, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = build_norm_layer(norm_cfg, 64)[1]
+            conv_cfg, in_channels, base_channels, 7, stride=2, padding=3,
+            bias=False)
+        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
@@ -448,18 +457,18 @@ class RLAResNet(BaseModule):
         self.conv_outs = nn.ModuleList()
         self.recurrent_convs = nn.ModuleList()
         self.out_channels: List[int] = []
-        inplanes = 64
+        inplanes = base_channels
         for s, num_blocks in enumerate(self.arch_settings[depth]):
             dilation = dilations[s]
             first_dilation = dilation // 2 if (
                 contract_dilation and dilation > 1) else dilation
             stage = self._make_stage(
-                inplanes, self.stage_planes[s], num_blocks, strides[s],
+                inplanes, base_channels * 2**s, num_blocks, strides[s],
                 (first_dilation, dilation),
                 dict(rla_channels=rla_channels, groups=groups,
                      base_width=base_width, eca_kernel_size=eca_sizes[s],
                      with_se=with_se, conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-            inplanes = self.stage_planes[s] * RLABottleneck.expansion
+            inplanes = base_channels * 2**s * RLABottleneck.expansion
             self.stages.append(stage)
             self.stage_bns.append(
                 nn.ModuleList(
