@@ -327,6 +327,9 @@ class RLAResNet(BaseModule):
             blocks; stage ``s`` is ``base_channels * 2**s`` wide (its output
             has 4x that), as in MMDetection's ResNet. 64 is ResNet-50; 32
             is the half-width twin of the CPU demos.
+        stem_channels (int, optional): Output channels of the stem; None
+            for ``base_channels``, as in MMDetection's ResNet (set it to
+            match MMSegmentation's, whose default is 64).
         num_stages (int): Must be 4; accepted so that the backbone dicts of
             mmdet's and mmseg's ResNet configs merge into RLAResNet's.
         style (str): Must be ``'pytorch'`` (stride in the 3x3 conv), for the
@@ -377,6 +380,7 @@ class RLAResNet(BaseModule):
                  depth: int,
                  in_channels: int = 3,
                  base_channels: int = 64,
+                 stem_channels: Optional[int] = None,
                  num_stages: int = 4,
                  style: str = 'pytorch',
                  rla_channels: int = 32,
@@ -410,9 +414,13 @@ class RLAResNet(BaseModule):
                 f"RLAResNet puts the stride in the 3x3 conv (style="
                 f"'pytorch', as the released weights do), got style="
                 f"{style!r}.")
-        if not isinstance(base_channels, int) or base_channels < 1:
-            raise ValueError(f'base_channels must be a positive integer, '
-                             f'got {base_channels!r} (ResNet-50 uses 64).')
+        if stem_channels is None:
+            stem_channels = base_channels
+        for name, value in (('base_channels', base_channels),
+                            ('stem_channels', stem_channels)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be a positive integer, got '
+                                 f'{value!r} (ResNet-50 uses 64).')
         if not isinstance(rla_channels, int) or rla_channels < 1:
             raise ValueError(f'rla_channels must be a positive integer, got '
                              f'{rla_channels!r} (the paper uses 32).')
@@ -446,9 +454,9 @@ class RLAResNet(BaseModule):
         self.plain_convs = (conv_cfg or {}).get('type') in PLAIN_CONV_TYPES
 
         self.conv1 = build_conv_layer(
-            conv_cfg, in_channels, base_channels, 7, stride=2, padding=3,
+            conv_cfg, in_channels, stem_channels, 7, stride=2, padding=3,
             bias=False)
-        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
+        self.bn1 = build_norm_layer(norm_cfg, stem_channels)[1]
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
@@ -457,7 +465,7 @@ class RLAResNet(BaseModule):
         self.conv_outs = nn.ModuleList()
         self.recurrent_convs = nn.ModuleList()
         self.out_channels: List[int] = []
-        inplanes = base_channels
+        inplanes = stem_channels
         for s, num_blocks in enumerate(self.arch_settings[depth]):
             dilation = dilations[s]
             first_dilation = dilation // 2 if (
