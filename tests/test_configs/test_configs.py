@@ -31,6 +31,8 @@ DEMO_PAIR = ('demo/mask_rcnn_rla_r50_shapes.py',
 SEG_DEMO_PAIR = ('demo/fpn_rla_r50_shapes_seg.py',
                  'demo/fpn_r50_shapes_seg.py')
 CLS_DEMO_PAIR = ('demo/cls_rla_r50_shapes.py', 'demo/cls_r50_shapes.py')
+HALF_SEG_DEMO_PAIR = ('demo/fpn_rla_r50_half_shapes_seg.py',
+                      'demo/fpn_r50_half_shapes_seg.py')
 # Configs whose models also run a training step and an inference.
 FORWARD_CONFIGS = ('mask_rcnn_rla_r50.py', 'retinanet_eca_rla_r50.py',
                    DEMO_PAIR[0])
@@ -57,7 +59,8 @@ SEG_PAIRS.append(('upernet_rla_r101_160k_ade20k.py',
 # Every key of a ResNet backbone config that the RLA twin must share.
 SHARED_BACKBONE_KEYS = ('depth', 'frozen_stages', 'norm_cfg', 'norm_eval',
                         'out_indices', 'strides', 'dilations',
-                        'contract_dilation', 'num_stages', 'style')
+                        'contract_dilation', 'num_stages', 'style',
+                        'base_channels', 'stem_channels')
 # Runnable configs; configs/_base_/ holds the snippets they inherit.
 SHIPPED = sorted(
     name for name in (
@@ -107,7 +110,7 @@ def without_backbone(cfg: Config) -> dict:
 def test_every_pair_is_shipped():
     expected = {name for pair in RLA_PAIRS + SEG_PAIRS
                 for name in pair} | set(DEMO_PAIR) | set(SEG_DEMO_PAIR) | set(
-                    CLS_DEMO_PAIR)
+                    CLS_DEMO_PAIR) | set(HALF_SEG_DEMO_PAIR)
     assert expected <= set(SHIPPED)
 
 
@@ -124,7 +127,8 @@ def test_config_loads_and_builds(name):
 
 @pytest.mark.parametrize('rla, baseline',
                          RLA_PAIRS + SEG_PAIRS +
-                         [DEMO_PAIR, SEG_DEMO_PAIR, CLS_DEMO_PAIR])
+                         [DEMO_PAIR, SEG_DEMO_PAIR, CLS_DEMO_PAIR,
+                          HALF_SEG_DEMO_PAIR])
 def test_twins_differ_only_in_backbone(rla, baseline):
     assert without_backbone(load(rla)) == without_backbone(load(baseline))
     assert load(rla).model.backbone.type == 'RLAResNet'

@@ -229,6 +229,32 @@ def test_any_input_size_gives_resnet_shapes(rla50, size):
     assert all(torch.isfinite(o).all() for o in outs)
 
 
+@pytest.mark.parametrize('stem_channels', [None, 16])
+def test_width_follows_mmdet_resnet(stem_channels):
+    """Every tensor of mmdet's ResNet-50 at another width has its RLA
+    counterpart with that shape (conv1s read k more channels)."""
+    kwargs = dict(depth=50, base_channels=32, stem_channels=stem_channels)
+    resnet = ResNet(**kwargs)
+    model = RLAResNet(rla_channels=16, **kwargs)
+    state = model.state_dict()
+    expected = {
+        key.replace(f'layer{key[5]}.', f'stages.{int(key[5]) - 1}.')
+        if key.startswith('layer') else key: value.shape
+        for key, value in resnet.state_dict().items()
+    }
+    for key, shape in expected.items():
+        if key.endswith('.conv1.weight') and key.startswith('stages.'):
+            shape = (shape[0], shape[1] + 16, *shape[2:])
+        assert state[key].shape == shape, key
+    assert model.out_channels == [128, 256, 512, 1024]
+    resnet.eval()
+    model.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        outs, ref = model(x), resnet(x)
+    assert [o.shape for o in outs] == [r.shape for r in ref]
+
+
 def test_hidden_pooling_equals_reference_on_even_sizes():
     block = RLABottleneck(
         64, 64, rla_channels=8, stride=2,
@@ -442,6 +468,8 @@ def test_registry_build():
 @pytest.mark.parametrize('kwargs, match', [
     (dict(depth=34), 'valid depths are'),
     (dict(depth=50, rla_channels=0), 'rla_channels'),
+    (dict(depth=50, base_channels=0), 'base_channels'),
+    (dict(depth=50, stem_channels=32.0), 'stem_channels'),
     (dict(depth=50, eca_kernel_sizes=(5, 5, 5)), 'one kernel size per stage'),
     (dict(depth=50, eca_kernel_sizes=(5, 5, 4, 7)), 'odd'),
     (dict(depth=50, out_indices=(0, 4)), 'out_indices'),

@@ -21,6 +21,8 @@ DEMO = Path(REPO_ROOT) / 'configs' / 'demo'
 PAIRS = {
     'cls': ('cls_r50_shapes.py', 'cls_rla_r50_shapes.py'),
     'seg': ('fpn_r50_shapes_seg.py', 'fpn_rla_r50_shapes_seg.py'),
+    'seg-half': ('fpn_r50_half_shapes_seg.py',
+                 'fpn_rla_r50_half_shapes_seg.py'),
 }
 
 
