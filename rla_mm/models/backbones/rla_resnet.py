@@ -323,13 +323,13 @@ class RLAResNet(BaseModule):
     Args:
         depth (int): 50, 101 or 152.
         in_channels (int): Input image channels.
-        base_channels (int): Channels of the stem and width of stage 1's
-            blocks; stage ``s`` is ``base_channels * 2**s`` wide (its output
-            has 4x that), as in MMDetection's ResNet. 64 is ResNet-50; 32
-            is the half-width twin of the CPU demos.
         stem_channels (int, optional): Output channels of the stem; None
             for ``base_channels``, as in MMDetection's ResNet (set it to
             match MMSegmentation's, whose default is 64).
+        base_channels (int): Width of stage 1's blocks; stage ``s`` is
+            ``base_channels * 2**s`` wide (its output has 4x that), as in
+            MMDetection's ResNet. 64 is ResNet-50; 32 is the half-width
+            twin of a CPU demo.
         num_stages (int): Must be 4; accepted so that the backbone dicts of
             mmdet's and mmseg's ResNet configs merge into RLAResNet's.
         style (str): Must be ``'pytorch'`` (stride in the 3x3 conv), for the
@@ -379,8 +379,8 @@ class RLAResNet(BaseModule):
     def __init__(self,
                  depth: int,
                  in_channels: int = 3,
-                 base_channels: int = 64,
                  stem_channels: Optional[int] = None,
+                 base_channels: int = 64,
                  num_stages: int = 4,
                  style: str = 'pytorch',
                  rla_channels: int = 32,
