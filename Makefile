@@ -4,8 +4,8 @@
 #   make demo-seg  the same for the semantic-segmentation demo
 #   make paper-demo  RLA-R50 vs R50 Semantic FPN on the demo data, 2800
 #                    iterations, seeds 0-2, the twins of a seed started from
-#                    one draw, with the paired interval: the shortest CPU
-#                    setting measured that tells the sign (about 2 h on 2 cores)
+#                    one draw, with the paired interval: a CPU setting
+#                    measured to tell the sign (about 2 h on 2 cores)
 #   make paper-demo-quick  the same pair at the demos' 700 iterations: bounds
 #                          the effect, cannot tell its sign (about 33 min)
 #   make paper-record  the same pair over seeds 0-9 with 1600 train images,
