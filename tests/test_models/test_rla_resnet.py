@@ -11,6 +11,7 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 import rla_mm  # noqa: F401  (registers RLAResNet)
 from rla_mm.models.backbones.rla_resnet import (ECA, RLABottleneck, RLAResNet,
                                                 conv1x1_split, fused_conv1x1)
+from rla_mm.paper.coupling import BACKBONE, rla_key
 from rla_mm.utils import CheckpointMismatchError
 
 from .reference_rla import reference_forward
@@ -237,12 +238,9 @@ def test_width_follows_mmdet_resnet(stem_channels):
     resnet = ResNet(**kwargs)
     model = RLAResNet(rla_channels=16, **kwargs)
     state = model.state_dict()
-    expected = {
-        key.replace(f'layer{key[5]}.', f'stages.{int(key[5]) - 1}.')
-        if key.startswith('layer') else key: value.shape
-        for key, value in resnet.state_dict().items()
-    }
-    for key, shape in expected.items():
+    for key, value in resnet.state_dict().items():
+        key = rla_key(BACKBONE + key)[len(BACKBONE):]
+        shape = value.shape
         if key.endswith('.conv1.weight') and key.startswith('stages.'):
             shape = (shape[0], shape[1] + 16, *shape[2:])
         assert state[key].shape == shape, key

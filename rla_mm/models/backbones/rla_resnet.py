@@ -470,13 +470,14 @@ class RLAResNet(BaseModule):
             dilation = dilations[s]
             first_dilation = dilation // 2 if (
                 contract_dilation and dilation > 1) else dilation
+            planes = base_channels * 2**s
             stage = self._make_stage(
-                inplanes, base_channels * 2**s, num_blocks, strides[s],
+                inplanes, planes, num_blocks, strides[s],
                 (first_dilation, dilation),
                 dict(rla_channels=rla_channels, groups=groups,
                      base_width=base_width, eca_kernel_size=eca_sizes[s],
                      with_se=with_se, conv_cfg=conv_cfg, norm_cfg=norm_cfg))
-            inplanes = base_channels * 2**s * RLABottleneck.expansion
+            inplanes = planes * RLABottleneck.expansion
             self.stages.append(stage)
             self.stage_bns.append(
                 nn.ModuleList(
