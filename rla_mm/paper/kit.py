@@ -479,7 +479,8 @@ def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
 
 
 def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
-                 task: str, dry_run: bool) -> List[str]:
+                 task: str, dry_run: bool,
+                 radius: Optional[Tuple[float, float]] = None) -> List[str]:
     """Write the shapes dataset if needed; return the options that use it.
 
     Args:
@@ -490,6 +491,9 @@ def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
             for classification.
         task (str): The demo pair's task, e.g. ``DETECTION``.
         dry_run (bool): Only say what would be written.
+        radius (tuple[float, float], optional): Smallest and largest
+            circumradius of the shapes, as fractions of the image size,
+            where not the demos' (detection and segmentation only).
 
     Returns:
         list[str]: ``--cfg-options`` that point every dataloader (and the
@@ -508,6 +512,8 @@ def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
     root = osp.abspath(data_root)
     sizes = dict(num_val=DEMO_VAL_IMAGES) if images is None else dict(
         num_train=images[0], num_val=images[1])
+    if radius is not None:
+        sizes.update(min_radius=radius[0], max_radius=radius[1])
     if dry_run:
         print(f'# would write the shapes dataset to {root} if missing')
     elif ensure_dataset(root, ShapesConfig(**sizes)):

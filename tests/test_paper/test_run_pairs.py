@@ -9,6 +9,7 @@ from typing import List, NamedTuple
 import pytest
 from matplotlib.image import imread
 
+from rla_mm.demo.shapes import ShapesConfig, read_generator_config
 from rla_mm.paper.catalog import DETECTORS, SEGMENTORS
 from rla_mm.paper.kit import (Pair, find_pairs, run_dir, unique_runs,
                               unreported_seeds, write_report)
@@ -128,10 +129,11 @@ def test_interrupted_run_resumes_where_it_stopped(demo_kit: KitRun):
 
 def test_segmentation_demo_pair(tmp_path: Path):
     """``--demo`` alone is the Semantic FPN pair: mIoU, mAcc and aAcc of
-    both twins from the shapes dataset's label maps."""
+    both twins from the shapes dataset's label maps, here of shapes drawn
+    with the radii of ``--demo-radius``."""
     proc = run_kit([
         '--demo', '--jobs', '2', '--demo-images', '8', '2',
-        '--demo-data-root',
+        '--demo-radius', '0.2', '0.4', '--demo-data-root',
         str(tmp_path / 'data'), '--work-dir',
         str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2'
     ], tmp_path)
@@ -153,6 +155,8 @@ def test_segmentation_demo_pair(tmp_path: Path):
         rows = list(csv.DictReader(f))
     assert [r['metric'] for r in rows] == ['mIoU', 'mAcc', 'aAcc']
     assert rows[0]['n'] == '1' and rows[0]['ci_low'] == ''
+    assert read_generator_config(str(tmp_path / 'data')) == ShapesConfig(
+        num_train=8, num_val=2, min_radius=0.2, max_radius=0.4)
 
 
 def last_loss(train_dir: Path) -> float:
@@ -328,6 +332,10 @@ def test_dry_run_with_slurm(tmp_path: Path, capsys):
     (['--jobs', '2'], 'only with --launcher none'),
     (['--demo', '--jobs', '0'], 'must be 1 or more'),
     (['--couple-init'], 'for pairs trained from scratch'),
+    (['--demo-radius', '0.2', '0.4'], 'seg and det demo dataset'),
+    (['--demo', 'cls', '--demo-radius', '0.2', '0.4'], 'renders its own'),
+    (['--demo', '--demo-radius', '0.4', '0.2'], '0 < MIN <= MAX <= 0.5'),
+    (['--demo', '--demo-radius', '0.2', '0.6'], '0 < MIN <= MAX <= 0.5'),
 ])
 def test_bad_arguments_are_refused(args: List[str], message: str, capsys):
     with pytest.raises(SystemExit):

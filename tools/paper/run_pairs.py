@@ -37,8 +37,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence
 
-from rla_mm.paper.catalog import (DEMO_BACKBONE, DEMOS, DETECTORS,
-                                  RLA_BACKBONES, SEGMENTORS)
+from rla_mm.paper.catalog import (CLASSIFICATION, DEMO_BACKBONE, DEMOS,
+                                  DETECTORS, RLA_BACKBONES, SEGMENTORS)
 from rla_mm.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION,
                               Launch, announce,
                               check_pretrained, find_pairs, prepare_demo,
@@ -123,6 +123,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         f'and det the demos\' train split and {DEMO_VAL_IMAGES} val images, '
         'where the demos score on 50; for cls the config\'s)')
     parser.add_argument(
+        '--demo-radius', nargs=2, type=float, metavar=('MIN', 'MAX'),
+        default=None, help='smallest and largest shape circumradius of the '
+        'seg and det dataset, as fractions of the image size (default: the '
+        'demos\' 0.1 0.25); give it its own --demo-data-root')
+    parser.add_argument(
         '--couple-init', action='store_true',
         help='start both twins of a seed from shared initial weights: the '
         'RLA twin takes every tensor the baseline has from the baseline\'s '
@@ -139,6 +144,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                       args.backbones not in (None, [DEMO_BACKBONE])):
         parser.error('--demo has one pair; leave out --detectors, '
                      '--segmentors and --backbones.')
+    if args.demo_radius:
+        if not args.demo or DEMOS[args.demo].task == CLASSIFICATION:
+            parser.error('--demo-radius sets the shapes of the seg and det '
+                         'demo dataset; the cls pair renders its own (its '
+                         'radius is set in its config).')
+        low, high = args.demo_radius
+        if not 0 < low <= high <= 0.5:
+            parser.error(f'--demo-radius needs 0 < MIN <= MAX <= 0.5 '
+                         f'(fractions of the image size), got {low} {high}.')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds lists a seed twice: {args.seeds}.')
     if any(o.startswith(SEED_OPTION + '=') for o in args.cfg_options):
@@ -171,7 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.demo:
         families, backbones = [DEMOS[args.demo]], [DEMO_BACKBONE]
         options = prepare_demo(args.demo_data_root, args.demo_images,
-                               DEMOS[args.demo].task, args.dry_run) + options
+                               DEMOS[args.demo].task, args.dry_run,
+                               args.demo_radius) + options
     else:
         zoo = read_model_index(MODEL_INDEX)
         if args.detectors is None and args.segmentors is None:
