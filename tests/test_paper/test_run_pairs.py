@@ -334,8 +334,11 @@ def test_dry_run_with_slurm(tmp_path: Path, capsys):
     (['--couple-init'], 'for pairs trained from scratch'),
     (['--demo-radius', '0.2', '0.4'], 'seg and det demo dataset'),
     (['--demo', 'cls', '--demo-radius', '0.2', '0.4'], 'renders its own'),
-    (['--demo', '--demo-radius', '0.4', '0.2'], '0 < MIN <= MAX <= 0.5'),
-    (['--demo', '--demo-radius', '0.2', '0.6'], '0 < MIN <= MAX <= 0.5'),
+    (['--demo', '--demo-radius', '0.2', '0.4'], 'a --demo-data-root of its'),
+    (['--demo', '--demo-radius', '0.4', '0.2', '--demo-data-root', 'd'],
+     'need 0 < min_radius <= max_radius <= 0.5, got 0.4 and 0.2'),
+    (['--demo', '--demo-radius', '0.2', '0.6', '--demo-data-root', 'd'],
+     'need 0 < min_radius <= max_radius <= 0.5, got 0.2 and 0.6'),
 ])
 def test_bad_arguments_are_refused(args: List[str], message: str, capsys):
     with pytest.raises(SystemExit):

@@ -37,6 +37,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence
 
+from rla_mm.demo.shapes import ShapesConfig
 from rla_mm.paper.catalog import (CLASSIFICATION, DEMO_BACKBONE, DEMOS,
                                   DETECTORS, RLA_BACKBONES, SEGMENTORS)
 from rla_mm.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION,
@@ -126,7 +127,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--demo-radius', nargs=2, type=float, metavar=('MIN', 'MAX'),
         default=None, help='smallest and largest shape circumradius of the '
         'seg and det dataset, as fractions of the image size (default: the '
-        'demos\' 0.1 0.25); give it its own --demo-data-root')
+        f'demos\' {ShapesConfig.min_radius} {ShapesConfig.max_radius}); '
+        'needs a --demo-data-root of its own')
     parser.add_argument(
         '--couple-init', action='store_true',
         help='start both twins of a seed from shared initial weights: the '
@@ -149,10 +151,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             parser.error('--demo-radius sets the shapes of the seg and det '
                          'demo dataset; the cls pair renders its own (its '
                          'radius is set in its config).')
-        low, high = args.demo_radius
-        if not 0 < low <= high <= 0.5:
-            parser.error(f'--demo-radius needs 0 < MIN <= MAX <= 0.5 '
-                         f'(fractions of the image size), got {low} {high}.')
+        if args.demo_data_root == parser.get_default('demo_data_root'):
+            parser.error('--demo-radius draws another dataset: give it a '
+                         '--demo-data-root of its own (e.g. '
+                         'data/demo_shapes_large), so that the default one, '
+                         'and the runs trained on it, stay as they are.')
+        try:
+            ShapesConfig(min_radius=args.demo_radius[0],
+                         max_radius=args.demo_radius[1])
+        except ValueError as error:
+            parser.error(f'--demo-radius: {error}')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds lists a seed twice: {args.seeds}.')
     if any(o.startswith(SEED_OPTION + '=') for o in args.cfg_options):
