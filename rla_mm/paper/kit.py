@@ -14,13 +14,14 @@ import os
 import os.path as osp
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 
-from ..demo.shapes import ShapesConfig, annotation_path, ensure_dataset
+from ..demo.shapes import (GENERATOR_VERSION, ShapesConfig, annotation_path,
+                           ensure_dataset)
 from ..utils.codebases import read_config
 from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
@@ -44,6 +45,8 @@ SEED_OPTION = 'randomness.seed'
 # same five checkpoints of the segmentation demo's ResNet twin spread with
 # an sd of 0.76 mIoU instead of 1.99 (docs/paired_demo.md).
 DEMO_VAL_IMAGES = 1000
+# The shapes dataset that a work dir's demo runs train and score on.
+DEMO_DATA_FILE = 'demo_data.json'
 REPORT_FILES = ('pairs.md', 'pairs.csv', 'pairs_seeds.csv', 'pairs.png')
 
 
@@ -478,8 +481,41 @@ def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
     return paths
 
 
+def pin_demo_data(work_dir: str, cfg: ShapesConfig, dry_run: bool) -> None:
+    """Record in ``work_dir`` the dataset its demo runs use; refuse another.
+
+    A shared data root may be rewritten for another work dir: this one's
+    next start writes its own dataset back (equal configs give identical
+    files), so its runs never mix two datasets in one report.
+
+    Args:
+        work_dir (str): The kit's work dir.
+        cfg (ShapesConfig): The dataset this command would train on.
+        dry_run (bool): Check only; write nothing.
+
+    Raises:
+        ValueError: If ``work_dir`` is pinned to a dataset drawn otherwise.
+    """
+    wanted = dict(generator_version=GENERATOR_VERSION, **asdict(cfg))
+    pinned = read_state(work_dir, DEMO_DATA_FILE)
+    if pinned is None:
+        if not dry_run:
+            os.makedirs(work_dir, exist_ok=True)
+            write_state(work_dir, DEMO_DATA_FILE, wanted)
+        return
+    changed = [f'{key} {pinned.get(key)} -> {value}'
+               for key, value in wanted.items() if pinned.get(key) != value]
+    if changed:
+        raise ValueError(
+            f'{work_dir} holds demo runs on another shapes dataset '
+            f'({", ".join(changed)}; recorded in {DEMO_DATA_FILE}), and a '
+            f'report must not mix the two. Give this dataset a --work-dir '
+            f'of its own, or repeat the recorded --demo-images / '
+            f'--demo-radius.')
+
+
 def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
-                 task: str, dry_run: bool,
+                 task: str, work_dir: str, dry_run: bool,
                  radius: Optional[Tuple[float, float]] = None) -> List[str]:
     """Write the shapes dataset if needed; return the options that use it.
 
@@ -490,6 +526,8 @@ def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
             val images for detection and segmentation, the config's own
             for classification.
         task (str): The demo pair's task, e.g. ``DETECTION``.
+        work_dir (str): The kit's work dir, pinned to the dataset
+            (``pin_demo_data``).
         dry_run (bool): Only say what would be written.
         radius (tuple[float, float], optional): Smallest and largest
             circumradius of the shapes, as fractions of the image size,
@@ -500,6 +538,9 @@ def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
         COCO evaluators of a detection pair) at ``data_root``; for
         classification, whose datasets render their images in memory, the
         split sizes of ``images``.
+
+    Raises:
+        ValueError: If ``work_dir`` holds runs on another shapes dataset.
     """
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     if task == CLASSIFICATION:
@@ -510,13 +551,15 @@ def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
             f'{loader}.dataset.num_images={num_val}' for loader in loaders[1:]
         ]
     root = osp.abspath(data_root)
-    sizes = dict(num_val=DEMO_VAL_IMAGES) if images is None else dict(
+    shapes = dict(num_val=DEMO_VAL_IMAGES) if images is None else dict(
         num_train=images[0], num_val=images[1])
     if radius is not None:
-        sizes.update(min_radius=radius[0], max_radius=radius[1])
+        shapes.update(min_radius=radius[0], max_radius=radius[1])
+    cfg = ShapesConfig(**shapes)
+    pin_demo_data(work_dir, cfg, dry_run)
     if dry_run:
         print(f'# would write the shapes dataset to {root} if missing')
-    elif ensure_dataset(root, ShapesConfig(**sizes)):
+    elif ensure_dataset(root, cfg):
         print(f'Wrote the shapes dataset to {root}.')
     options = [f'{loader}.dataset.data_root={root}' for loader in loaders]
     if task == DETECTION:

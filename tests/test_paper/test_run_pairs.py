@@ -115,6 +115,30 @@ def test_finished_runs_are_not_run_again(demo_kit: KitRun):
     assert '\n+ ' not in proc.stdout
 
 
+def test_work_dir_keeps_to_its_dataset(demo_kit: KitRun, tmp_path: Path,
+                                       capsys):
+    """Runs on one shapes dataset refuse a command that would draw another
+    into their work dir, before it rewrites the data; a dry run in a new
+    work dir pins nothing."""
+    data_root = demo_kit.work_dir.parent / 'data'
+    drawn = read_generator_config(str(data_root))
+    with pytest.raises(SystemExit, match=r'num_train 8 -> 9, max_radius '
+                       r'0.25 -> 0.4; recorded in demo_data.json'):
+        run_pairs.main([
+            '--demo', 'det', '--demo-images', '9', '2', '--demo-radius',
+            '0.1', '0.4', '--demo-data-root', str(data_root), '--work-dir',
+            str(demo_kit.work_dir)
+        ])
+    assert read_generator_config(str(data_root)) == drawn
+    run_pairs.main([
+        '--dry-run', '--demo', 'det', '--demo-images', '9', '2',
+        '--demo-data-root', str(tmp_path / 'data'), '--work-dir',
+        str(tmp_path / 'pairs')
+    ])
+    assert 'would write the shapes dataset' in capsys.readouterr().out
+    assert not (tmp_path / 'pairs').exists()
+
+
 def test_interrupted_run_resumes_where_it_stopped(demo_kit: KitRun):
     """Stopped after training, before testing: only the test runs."""
     metrics_file = demo_kit.work_dir / RUNS[1] / 'seed_0' / 'metrics.json'
@@ -334,10 +358,9 @@ def test_dry_run_with_slurm(tmp_path: Path, capsys):
     (['--couple-init'], 'for pairs trained from scratch'),
     (['--demo-radius', '0.2', '0.4'], 'seg and det demo dataset'),
     (['--demo', 'cls', '--demo-radius', '0.2', '0.4'], 'renders its own'),
-    (['--demo', '--demo-radius', '0.2', '0.4'], 'a --demo-data-root of its'),
-    (['--demo', '--demo-radius', '0.4', '0.2', '--demo-data-root', 'd'],
+    (['--demo', '--demo-radius', '0.4', '0.2'],
      'need 0 < min_radius <= max_radius <= 0.5, got 0.4 and 0.2'),
-    (['--demo', '--demo-radius', '0.2', '0.6', '--demo-data-root', 'd'],
+    (['--demo', '--demo-radius', '0.2', '0.6'],
      'need 0 < min_radius <= max_radius <= 0.5, got 0.2 and 0.6'),
 ])
 def test_bad_arguments_are_refused(args: List[str], message: str, capsys):

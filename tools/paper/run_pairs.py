@@ -127,8 +127,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--demo-radius', nargs=2, type=float, metavar=('MIN', 'MAX'),
         default=None, help='smallest and largest shape circumradius of the '
         'seg and det dataset, as fractions of the image size (default: the '
-        f'demos\' {ShapesConfig.min_radius} {ShapesConfig.max_radius}); '
-        'needs a --demo-data-root of its own')
+        f'demos\' {ShapesConfig.min_radius} {ShapesConfig.max_radius})')
     parser.add_argument(
         '--couple-init', action='store_true',
         help='start both twins of a seed from shared initial weights: the '
@@ -151,11 +150,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             parser.error('--demo-radius sets the shapes of the seg and det '
                          'demo dataset; the cls pair renders its own (its '
                          'radius is set in its config).')
-        if args.demo_data_root == parser.get_default('demo_data_root'):
-            parser.error('--demo-radius draws another dataset: give it a '
-                         '--demo-data-root of its own (e.g. '
-                         'data/demo_shapes_large), so that the default one, '
-                         'and the runs trained on it, stay as they are.')
         try:
             ShapesConfig(min_radius=args.demo_radius[0],
                          max_radius=args.demo_radius[1])
@@ -192,9 +186,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     zoo = None
     if args.demo:
         families, backbones = [DEMOS[args.demo]], [DEMO_BACKBONE]
-        options = prepare_demo(args.demo_data_root, args.demo_images,
-                               DEMOS[args.demo].task, args.dry_run,
-                               args.demo_radius) + options
+        try:
+            options = prepare_demo(args.demo_data_root, args.demo_images,
+                                   DEMOS[args.demo].task, work_dir,
+                                   args.dry_run, args.demo_radius) + options
+        except ValueError as error:
+            raise SystemExit(str(error))
     else:
         zoo = read_model_index(MODEL_INDEX)
         if args.detectors is None and args.segmentors is None:
