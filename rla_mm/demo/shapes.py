@@ -335,8 +335,7 @@ def build_split(cfg: ShapesConfig, split: str
                      **shape_annotation(shape)))
     coco = dict(
         info=dict(description=f'rla_mm demo shapes, {split} split',
-                  generator=asdict(cfg),
-                  generator_version=GENERATOR_VERSION),
+                  **generator_info(cfg)),
         images=image_infos,
         annotations=annotations,
         categories=[
@@ -378,6 +377,12 @@ def seg_map_dir(root: str, split: str) -> str:
     """Folder of a split's label maps under the dataset root; a label map
     has its image's file name."""
     return osp.join(root, 'annotations', f'semantic_{split}')
+
+
+def generator_info(cfg: ShapesConfig) -> dict:
+    """What identifies the dataset drawn with ``cfg``: its parameters and
+    the generator's version, as each split's COCO ``info`` records them."""
+    return dict(generator=asdict(cfg), generator_version=GENERATOR_VERSION)
 
 
 def write_dataset(root: str, cfg: ShapesConfig) -> None:

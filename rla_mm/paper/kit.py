@@ -14,14 +14,14 @@ import os
 import os.path as osp
 import shlex
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 
-from ..demo.shapes import (GENERATOR_VERSION, ShapesConfig, annotation_path,
-                           ensure_dataset)
+from ..demo.shapes import (ShapesConfig, annotation_path, ensure_dataset,
+                           generator_info)
 from ..utils.codebases import read_config
 from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
@@ -496,22 +496,25 @@ def pin_demo_data(work_dir: str, cfg: ShapesConfig, dry_run: bool) -> None:
     Raises:
         ValueError: If ``work_dir`` is pinned to a dataset drawn otherwise.
     """
-    wanted = dict(generator_version=GENERATOR_VERSION, **asdict(cfg))
+    wanted = generator_info(cfg)
     pinned = read_state(work_dir, DEMO_DATA_FILE)
     if pinned is None:
         if not dry_run:
             os.makedirs(work_dir, exist_ok=True)
             write_state(work_dir, DEMO_DATA_FILE, wanted)
         return
-    changed = [f'{key} {pinned.get(key)} -> {value}'
-               for key, value in wanted.items() if pinned.get(key) != value]
-    if changed:
-        raise ValueError(
-            f'{work_dir} holds demo runs on another shapes dataset '
-            f'({", ".join(changed)}; recorded in {DEMO_DATA_FILE}), and a '
-            f'report must not mix the two. Give this dataset a --work-dir '
-            f'of its own, or repeat the recorded --demo-images / '
-            f'--demo-radius.')
+    if pinned == wanted:
+        return
+    was, now = ({**info.get('generator', {}),
+                 'generator_version': info.get('generator_version')}
+                for info in (pinned, wanted))
+    changed = [f'{key} {was.get(key)} -> {value}'
+               for key, value in now.items() if was.get(key) != value]
+    raise ValueError(
+        f'{work_dir} was started on another shapes dataset '
+        f'({", ".join(changed)}; recorded in {DEMO_DATA_FILE}), and a '
+        f'report must not mix the two. Give this dataset a --work-dir of '
+        f'its own, or repeat the recorded --demo-images / --demo-radius.')
 
 
 def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
