@@ -25,6 +25,8 @@ from rla_mm.utils.preflight import (find_missing_checkpoints,
                                     find_missing_data_roots,
                                     missing_checkpoints_message,
                                     missing_data_message)
+from rla_mm.utils.work_dir import (damaged_resume_message,
+                                   unwritable_work_dir_message)
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,6 +72,12 @@ def main() -> None:
     missing_data = find_missing_data_roots(cfg, loaders)
     if missing_data:
         raise SystemExit(missing_data_message(missing_data))
+    problem = unwritable_work_dir_message(cfg.work_dir)
+    if problem is None and args.resume is not None:
+        problem = damaged_resume_message(
+            cfg.work_dir, None if args.resume == 'auto' else args.resume)
+    if problem is not None:
+        raise SystemExit(problem)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:

@@ -1,15 +1,15 @@
 """Hooks that make resumed training continue exactly, distributed testing
 write its metrics once, and the twins of a paired comparison start alike."""
 import random
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, get_rank, is_main_process
-from mmengine.hooks import Hook, LoggerHook
+from mmengine.hooks import CheckpointHook, Hook, LoggerHook
 from mmengine.model import is_model_wrapper
-from mmengine.runner import set_random_seed
+from mmengine.runner import IterBasedTrainLoop, set_random_seed
 
 CHECKPOINT_KEY = 'rng_states'
 
@@ -42,6 +42,23 @@ def set_rng_state(state: Dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state['cuda'])
 
 
+def saves_now(hook: CheckpointHook, runner, epoch_end: bool) -> bool:
+    """Whether mmengine's ``hook`` saves a checkpoint at this point of
+    training: after an iteration (``epoch_end=False``) or after an epoch.
+
+    The conditions of ``CheckpointHook.after_train_iter`` and
+    ``after_train_epoch`` in mmengine 0.10, evaluated with the hook's own
+    helpers.
+    """
+    if hook.by_epoch != epoch_end:
+        return False
+    if epoch_end:
+        return hook.every_n_epochs(runner, hook.interval, hook.save_begin) \
+            or (hook.save_last and hook.is_last_train_epoch(runner))
+    return hook.every_n_train_iters(runner, hook.interval, hook.save_begin) \
+        or (hook.save_last and hook.is_last_train_iter(runner))
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save every rank's RNG states in checkpoints and restore them on resume.
@@ -52,22 +69,72 @@ class RNGStateHook(Hook):
     right before the first resumed iteration, after the train loop has
     skipped the batches already seen, so the resumed run repeats the
     uninterrupted one exactly (same seed, same number of processes).
+    Validation leaves the states as it found them.
+
+    mmengine's ``Runner.save_checkpoint`` runs on rank 0 only, so the states
+    cannot be gathered there: every rank gathers them in
+    ``after_train_iter`` / ``after_train_epoch`` when a ``CheckpointHook``
+    is about to save (this hook runs just before it), and rank 0 puts them
+    in the checkpoint. A checkpoint saved elsewhere (the best one, after
+    validation) holds them only in a single-process run.
     """
 
-    priority = 'VERY_LOW'
+    # Before CheckpointHook (VERY_LOW), which saves in the same callbacks.
+    priority = 'LOW'
 
     def __init__(self) -> None:
         self._pending: Optional[List[Dict[str, Any]]] = None
+        self._gathered: Optional[Tuple[int, List[Dict[str, Any]]]] = None
+        self._before_val: Optional[Dict[str, Any]] = None
+
+    def _gather_if_saving(self, runner, epoch_end: bool) -> None:
+        if any(
+                saves_now(hook, runner, epoch_end) for hook in runner.hooks
+                if isinstance(hook, CheckpointHook)):
+            # A collective: every rank takes part.
+            self._gathered = (runner.iter, all_gather_object(get_rng_state()))
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        self._gather_if_saving(runner, epoch_end=False)
+
+    def after_train_epoch(self, runner) -> None:
+        self._gather_if_saving(runner, epoch_end=True)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # Every rank calls save_checkpoint; only rank 0 writes the file.
-        checkpoint[CHECKPOINT_KEY] = all_gather_object(get_rng_state())
+        # Rank 0 only (Runner.save_checkpoint is master_only): no collective.
+        if self._gathered is not None and self._gathered[0] == runner.iter:
+            checkpoint[CHECKPOINT_KEY] = self._gathered[1]
+        elif runner.world_size == 1:
+            checkpoint[CHECKPOINT_KEY] = [get_rng_state()]
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._pending = checkpoint.get(CHECKPOINT_KEY)
 
+    def before_val(self, runner) -> None:
+        # Creating the val dataloader's iterator draws from torch's RNG;
+        # validation must not shift what training draws next, or a run
+        # resumed after a validation would draw other numbers.
+        self._before_val = get_rng_state()
+
+    def after_val(self, runner) -> None:
+        set_rng_state(self._before_val)
+
+    def before_train_epoch(self, runner) -> None:
+        # An epoch-based loop resumes at an epoch's start, before the
+        # train dataloader's iterator draws its seed; an iteration-based one
+        # first replays the batches already seen, so it restores later.
+        if not isinstance(runner.train_loop, IterBasedTrainLoop):
+            self._restore(runner)
+
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
+        self._restore(runner)
+
+    def _restore(self, runner) -> None:
         if self._pending is None:
             return
         states, self._pending = self._pending, None

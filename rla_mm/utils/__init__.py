@@ -1,9 +1,10 @@
 from .checkpoint import (CheckpointMismatchError, extract_state_dict,
-                         load_backbone_state_dict, match_state_dict)
+                         is_pretrained_cfg, load_backbone_state_dict,
+                         match_state_dict)
 from .quiet import silence_pkg_resources_deprecation
 
 __all__ = [
-    'CheckpointMismatchError', 'extract_state_dict',
+    'CheckpointMismatchError', 'extract_state_dict', 'is_pretrained_cfg',
     'load_backbone_state_dict', 'match_state_dict'
 ]
 

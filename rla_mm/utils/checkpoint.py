@@ -1,6 +1,7 @@
 """Strict loading of backbone weights from released RLA checkpoints."""
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from mmengine.model.weight_init import PretrainedInit
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
 
@@ -13,6 +14,15 @@ WRAPPER_PREFIXES: Tuple[str, ...] = ('module.', )
 
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint does not fit the model it is loaded into."""
+
+
+def is_pretrained_cfg(cfg: Any) -> bool:
+    """Whether ``cfg`` is an ``init_cfg`` entry that loads a checkpoint.
+
+    mmengine's ``BaseModule`` takes the type by name or as the class.
+    """
+    return isinstance(cfg, Mapping) and cfg.get('type') in ('Pretrained',
+                                                            PretrainedInit)
 
 
 def extract_state_dict(checkpoint: Mapping) -> Dict[str, Tensor]:

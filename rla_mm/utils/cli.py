@@ -19,12 +19,13 @@ import torch.distributed as torch_dist
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.hooks import LoggerHook
+from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
 from .checkpoint_io import (UNSAFE_FLAG, UnsafeCheckpointError,
                             load_checkpoint_file)
-from .codebases import (CodebaseNotInstalledError, codebase_of, read_config,
-                        runner_registry)
+from .codebases import (CodebaseNotInstalledError, codebase_of, config_scope,
+                        read_config, runner_registry)
 from .preflight import innermost_dataset
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -289,11 +290,19 @@ def write_test_metrics_once(cfg: Config) -> None:
     """Have only the main process write the test metrics file.
 
     Swaps mmengine's ``LoggerHook`` in ``default_hooks.logger`` for
-    :class:`~rla_mm.engine.MainProcessLoggerHook`, keeping its arguments; a
-    config with a logger hook of its own type is left as it is.
+    :class:`~rla_mm.engine.MainProcessLoggerHook`, keeping its arguments.
+    The type is resolved as the runner will build it, in the config's
+    scope, so ``'LoggerHook'``, ``'mmengine.LoggerHook'`` and the class
+    itself are swapped; a logger hook of any other class is left as it is.
     """
     logger = cfg.get('default_hooks', {}).get('logger')
-    if logger is not None and logger.get('type') in ('LoggerHook', LoggerHook):
+    if logger is None:
+        return
+    hook_type = logger.get('type')
+    if isinstance(hook_type, str):
+        with HOOKS.switch_scope_and_registry(config_scope(cfg)) as registry:
+            hook_type = registry.get(hook_type)
+    if hook_type is LoggerHook:
         logger.type = 'MainProcessLoggerHook'
 
 

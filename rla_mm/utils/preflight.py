@@ -6,7 +6,9 @@ mmengine's weight initialization.
 """
 import os.path as osp
 import re
-from typing import Any, List, NamedTuple, Sequence, Tuple
+from typing import Any, Iterator, List, NamedTuple, Sequence, Tuple
+
+from .checkpoint import is_pretrained_cfg
 
 # Any ``scheme://`` (http, torchvision, open-mmlab, s3, ...) is resolved by
 # mmengine's CheckpointLoader at load time, not read from the local disk.
@@ -80,8 +82,7 @@ def _pretrained_entries(init_cfg: Any, key: str) -> List[Tuple[str, dict]]:
         entries = [(f'{key}.{i}', c) for i, c in enumerate(init_cfg)]
     else:
         return []
-    return [(k, c) for k, c in entries
-            if isinstance(c, dict) and c.get('type') == 'Pretrained']
+    return [(k, c) for k, c in entries if is_pretrained_cfg(c)]
 
 
 def _names_pretrained(module_cfg: Any) -> bool:
@@ -123,6 +124,9 @@ def missing_checkpoints_message(missing: List[MissingCheckpoint]) -> str:
 def innermost_dataset(dataset: Any, key: str) -> Tuple[Any, str]:
     """The dataset config inside any wrappers (``dataset=`` in a dataset).
 
+    A ``ConcatDataset`` (``datasets=[...]``) is returned itself: no one of
+    its members stands for it. :func:`leaf_datasets` yields them all.
+
     Args:
         dataset (dict): A dataset config, e.g. ``cfg.test_dataloader.dataset``.
         key (str): Its dotted config key.
@@ -136,13 +140,38 @@ def innermost_dataset(dataset: Any, key: str) -> Tuple[Any, str]:
     return dataset, key
 
 
+def leaf_datasets(dataset: Any, key: str) -> Iterator[Tuple[Any, str]]:
+    """Every dataset config inside any wrappers, with its dotted key.
+
+    Follows ``dataset=`` (mmengine's ``RepeatDataset`` and
+    ``ClassBalancedDataset``, mmdet's and mmseg's ``MultiImageMixDataset``)
+    and ``datasets=[...]`` (mmengine's and mmdet's ``ConcatDataset``).
+
+    Args:
+        dataset (dict): A dataset config, e.g.
+            ``cfg.train_dataloader.dataset``.
+        key (str): Its dotted config key.
+
+    Yields:
+        tuple: Each dataset config that wraps none, and its dotted key.
+    """
+    if isinstance(dataset, dict) and isinstance(dataset.get('dataset'), dict):
+        yield from leaf_datasets(dataset['dataset'], f'{key}.dataset')
+    elif isinstance(dataset, dict) and isinstance(dataset.get('datasets'),
+                                                  (list, tuple)):
+        for index, member in enumerate(dataset['datasets']):
+            yield from leaf_datasets(member, f'{key}.datasets.{index}')
+    else:
+        yield dataset, key
+
+
 def find_missing_data_roots(cfg: Any,
                             loaders: Sequence[str]) -> List[Tuple[str, str]]:
     """Local dataset ``data_root`` folders of ``loaders`` that do not exist.
 
     A missing dataset otherwise ends in a ``FileNotFoundError`` raised deep
-    inside the codebase's dataset class. Dataset wrappers (``dataset=``
-    inside a dataset) are followed to the innermost dataset.
+    inside the codebase's dataset class. Dataset wrappers are followed to
+    every dataset they wrap (:func:`leaf_datasets`).
 
     Args:
         cfg (Config or dict): The config.
@@ -155,11 +184,12 @@ def find_missing_data_roots(cfg: Any,
     """
     missing = []
     for loader in loaders:
-        dataset, key = innermost_dataset(
-            (cfg.get(loader) or {}).get('dataset'), f'{loader}.dataset')
-        root = dataset.get('data_root') if isinstance(dataset, dict) else None
-        if root and is_local_path(root) and not osp.isdir(root):
-            missing.append((f'{key}.data_root', root))
+        for dataset, key in leaf_datasets(
+                (cfg.get(loader) or {}).get('dataset'), f'{loader}.dataset'):
+            root = (dataset.get('data_root')
+                    if isinstance(dataset, dict) else None)
+            if root and is_local_path(root) and not osp.isdir(root):
+                missing.append((f'{key}.data_root', root))
     return missing
 
 

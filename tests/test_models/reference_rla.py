@@ -6,7 +6,7 @@ computed from the block output) and reads its weights from an
 ``RLAResNet``, so tests can check the optimised module against it. It only
 works where that definition works: stage inputs of even size.
 """
-from typing import List
+from typing import List, Literal
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +28,14 @@ def _eca(module, x):
     return x * weight.expand_as(x)
 
 
-def reference_forward(model, x) -> List[torch.Tensor]:
-    """Stage outputs of ``model`` (eval mode) by the reference definition."""
+def reference_forward(model, x,
+                      aggregate: Literal['output', 'branch'] = 'output'
+                      ) -> List[torch.Tensor]:
+    """Stage outputs of ``model`` (eval mode) by the reference definition.
+
+    ``aggregate='branch'`` is the variant the paper's text suggests: ``h``
+    updated from the residual branch, before the identity is added.
+    """
     x = F.max_pool2d(F.relu(_bn(model.bn1, _conv(model.conv1, x))), 3, 2, 1)
     h = x.new_zeros(x.shape[0], model.rla_channels, *x.shape[2:])
     outs = []
@@ -48,7 +54,8 @@ def reference_forward(model, x) -> List[torch.Tensor]:
                 if block.stride != 1:
                     h = F.avg_pool2d(h, 2)
             x = F.relu(out + identity)
-            y = x  # the block output, as the released weights were trained
+            # The block output, as the released weights were trained.
+            y = x if aggregate == 'output' else out
             h = h + _conv(model.conv_outs[s], y)
             h = torch.tanh(_bn(model.stage_bns[s][j], h))
             h = _conv(model.recurrent_convs[s], h)

@@ -207,15 +207,19 @@ def test_gradients_match_reference_with_frozen_norms():
         assert error < 1e-10, name
 
 
-def test_rla_update_uses_block_output():
-    """Changing a conv_out weight must move later stages (h is live)."""
-    model = make_model(out_indices=(1, )).eval()
-    x = torch.randn(1, 3, 64, 64)
+def test_rla_update_uses_block_output(rla50):
+    """h is updated from the block output, not from its residual branch."""
+    model = copy.deepcopy(rla50).double()
+    x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
     with torch.no_grad():
-        before = model(x)[0]
-        model.conv_outs[0].weight.add_(1.0)
-        after = model(x)[0]
-    assert not torch.allclose(before, after)
+        outs = model(x)
+        output = reference_forward(model, x, aggregate='output')
+        branch = reference_forward(model, x, aggregate='branch')
+    for out, expected in zip(outs, output):
+        torch.testing.assert_close(out, expected, rtol=1e-9, atol=1e-9)
+    # The two variants differ at every stage, so the match above decides.
+    for out, variant in zip(outs, branch):
+        assert not torch.allclose(out, variant, rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize('size', [(65, 97), (33, 47), (50, 61), (17, 17)])
@@ -540,6 +544,33 @@ def test_loads_detector_checkpoint_with_prefix(rla50, tmp_path):
     torch.testing.assert_close(model.state_dict(), rla50.state_dict())
 
 
+# A list as mmdet configs write it: Pretrained beside other initializers.
+def pretrained_in_list(path) -> list:
+    return [dict(type='Kaiming', layer='Conv2d'),
+            dict(type='Pretrained', checkpoint=str(path)),
+            dict(type='Constant', layer='_BatchNorm', val=1)]
+
+
+def test_pretrained_in_init_cfg_list_loads_strictly(rla50, tmp_path):
+    path = tmp_path / 'rla.pth'
+    torch.save(rla50.state_dict(), path)
+    model = RLAResNet(depth=50, init_cfg=pretrained_in_list(path))
+    model.init_weights()
+    torch.testing.assert_close(model.state_dict(), rla50.state_dict())
+    path = tmp_path / 'resnet50.pth'
+    torch.save(ResNet(depth=50).state_dict(), path)
+    model = RLAResNet(depth=50, init_cfg=pretrained_in_list(path))
+    with pytest.raises(CheckpointMismatchError, match='plain ResNet'):
+        model.init_weights()
+
+
+def test_init_cfg_list_with_two_pretrained_entries_is_refused(tmp_path):
+    init_cfg = pretrained_in_list(tmp_path / 'a.pth')
+    init_cfg.append(dict(type='Pretrained', checkpoint='b.pth'))
+    with pytest.raises(ValueError, match='2 Pretrained entries'):
+        RLAResNet(depth=50, init_cfg=init_cfg)
+
+
 def test_plain_resnet_checkpoint_fails_loudly(tmp_path):
     path = tmp_path / 'resnet50.pth'
     torch.save(ResNet(depth=50).state_dict(), path)
@@ -652,6 +683,17 @@ def test_backbone_init_cfg_wins_over_model_level_pretrained(rla50, tmp_path):
         model = RLAResNet(
             depth=50, pretrained='open-mmlab://resnet50_v1c',
             init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    model.init_weights()
+    torch.testing.assert_close(model.state_dict(), rla50.state_dict())
+
+
+def test_init_cfg_list_with_pretrained_wins_over_model_level(rla50,
+                                                             tmp_path):
+    path = tmp_path / 'rla.pth'
+    torch.save(rla50.state_dict(), path)
+    with pytest.warns(UserWarning, match='ignoring pretrained=.*rla.pth'):
+        model = RLAResNet(depth=50, pretrained='open-mmlab://resnet50_v1c',
+                          init_cfg=pretrained_in_list(path))
     model.init_weights()
     torch.testing.assert_close(model.state_dict(), rla50.state_dict())
 

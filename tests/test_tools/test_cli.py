@@ -193,13 +193,15 @@ def test_enable_visualization_segmentation(seg_config: Config):
                              show_dir=None)
 
 
+@pytest.mark.parametrize(
+    'logger_type', ['LoggerHook', 'mmengine.LoggerHook', LoggerHook])
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
-def test_write_test_metrics_once(scope: str):
+def test_write_test_metrics_once(scope: str, logger_type):
     cfg = Config(
         dict(
             default_scope=scope,
             default_hooks=dict(
-                logger=dict(type='LoggerHook', interval=7),
+                logger=dict(type=logger_type, interval=7),
                 timer=dict(type='IterTimerHook'))))
     write_test_metrics_once(cfg)
     logger = cfg.default_hooks.logger
@@ -212,10 +214,18 @@ def test_write_test_metrics_once(scope: str):
     assert hook.interval == 7
 
 
-def test_write_test_metrics_once_keeps_custom_loggers():
-    cfg = Config(dict(default_hooks=dict(logger=dict(type='MyLoggerHook'))))
+@HOOKS.register_module(force=True)
+class OtherLoggerHook(LoggerHook):
+    """A logger of a config's own, registered in mmengine's scope."""
+
+
+@pytest.mark.parametrize('logger_type', [
+    'MyLoggerHook', 'OtherLoggerHook', 'mmengine.OtherLoggerHook',
+    OtherLoggerHook, 'MainProcessLoggerHook'])
+def test_write_test_metrics_once_keeps_custom_loggers(logger_type):
+    cfg = Config(dict(default_hooks=dict(logger=dict(type=logger_type))))
     write_test_metrics_once(cfg)
-    assert cfg.default_hooks.logger.type == 'MyLoggerHook'
+    assert cfg.default_hooks.logger.type == logger_type
     no_logger = Config(dict(default_hooks=dict()))
     write_test_metrics_once(no_logger)
     assert 'logger' not in no_logger.default_hooks

@@ -1,3 +1,5 @@
+import importlib
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +113,42 @@ def test_missing_dataset_folders_are_named_with_their_keys(tmp_path):
                         str(tmp_path / 'ade'))]
     message = missing_data_message(missing)
     assert str(tmp_path / 'ade') in message and '--cfg-options' in message
+
+
+def test_every_dataset_inside_wrappers_is_checked(tmp_path):
+    present, missing = str(tmp_path), str(tmp_path / 'missing')
+    concat = dict(type='ConcatDataset', datasets=[
+        dict(data_root=present),
+        dict(type='ClassBalancedDataset', oversample_thr=1e-3,
+             dataset=dict(data_root=missing))])
+    cfg = Config(dict(
+        train_dataloader=dict(dataset=dict(
+            type='MultiImageMixDataset', pipeline=[],
+            dataset=dict(type='RepeatDataset', times=2, dataset=concat))),
+        val_dataloader=dict(dataset=dict(type='ConcatDataset', datasets=[
+            dict(data_root=present), dict(data_root=missing)]))))
+    assert find_missing_data_roots(
+        cfg, ('train_dataloader', 'val_dataloader')) == [
+            ('train_dataloader.dataset.dataset.dataset.datasets.1.dataset'
+             '.data_root', missing),
+            ('val_dataloader.dataset.datasets.1.data_root', missing),
+    ]
+
+
+@pytest.mark.parametrize('module', [
+    'mmengine.dataset.dataset_wrapper', 'mmdet.datasets.dataset_wrappers',
+    'mmseg.datasets.dataset_wrappers'])
+def test_every_wrapper_wraps_through_a_followed_argument(module):
+    """``leaf_datasets`` follows ``dataset=`` and ``datasets=``: the
+    wrappers of mmengine, mmdet and mmseg take no other."""
+    wrappers = [
+        cls for _, cls in inspect.getmembers(
+            importlib.import_module(module), inspect.isclass)
+        if cls.__module__ == module]
+    assert wrappers
+    for cls in wrappers:
+        arguments = set(inspect.signature(cls).parameters)
+        assert arguments & {'dataset', 'datasets'}, cls
 
 
 def test_test_tool_stops_on_a_missing_dataset(tmp_path):

@@ -1,34 +1,14 @@
-"""Resuming continues training exactly where the checkpoint left it."""
+"""Resuming continues training exactly where the checkpoint left it, after
+a kill too; a damaged checkpoint or an unwritable work dir stops a run
+before it starts."""
+import shutil
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict
 
 from rla_mm.utils.runs import read_scalars
 
-from .tool_helpers import TOOLS, TrainedRun, run_tool, write_config
-
-LOGGED = ('loss', 'loss_cls', 'loss_bbox', 'lr')
-
-
-def resumed_and_straight(shapes_root: Path, tmp_path: Path, model: str,
-                         extra: str = '') -> Tuple[dict, dict]:
-    """Logged scalars of 4 iterations straight and of 2 + 2 resumed."""
-    config = write_config(
-        tmp_path / f'{model}_rla50_tiny.py',
-        shapes_root,
-        model=model,
-        iters=4,
-        checkpoint_interval=2,
-        extra=extra)
-    straight = tmp_path / 'straight'
-    run_tool(['python', TOOLS / 'train.py', config, '--work-dir', straight],
-             cwd=tmp_path)
-    expected = {r['step']: r for r in read_scalars(straight)}
-    got = resume(config, straight / 'iter_2.pth', tmp_path / 'resumed')
-    assert (tmp_path / 'resumed' / 'iter_4.pth').is_file()
-    assert sorted(expected) == [1, 2, 3, 4]
-    assert sorted(got) == [3, 4]
-    return expected, got
-
+from .tool_helpers import (TOOLS, TrainedRun, assert_same_weights,
+                           kill_after_checkpoint, run_tool, tool_env)
 
 def resume(config: Path, checkpoint: Path, work_dir: Path) -> Dict[int, dict]:
     """Resume training from ``checkpoint`` as an interrupted run in
@@ -43,33 +23,65 @@ def resume(config: Path, checkpoint: Path, work_dir: Path) -> Dict[int, dict]:
     return {r['step']: r for r in read_scalars(work_dir)}
 
 
-def test_resume_continues_like_straight_training(shapes_root: Path,
-                                                 tmp_path: Path):
-    """4 iterations straight vs. a run interrupted after 2 and resumed.
+def test_killed_training_resumes_like_straight(mask_rcnn_run: TrainedRun,
+                                              tmp_path: Path):
+    """Mask R-CNN samples RoIs at random (RNGStateHook restores the RNG),
+    with an lr warmup (the scheduler's state is resumed too): killed with
+    SIGKILL after its checkpoint at iteration 2 and restarted with
+    ``--resume``, it logs the losses and ends with the weights of the
+    uninterrupted run. Without the hook the resumed losses differ
+    (mmengine re-seeds)."""
+    straight = mask_rcnn_run.work_dir
+    killed = tmp_path / 'killed'
+    train = ['python', TOOLS / 'train.py', mask_rcnn_run.config,
+             '--work-dir', killed, *mask_rcnn_run.options]
+    kill_after_checkpoint(train, killed, 'iter_2.pth', 'iter_6.pth',
+                          tool_env(), timeout=300)
+    run_tool(train + ['--resume'], cwd=tmp_path)
 
-    RetinaNet draws no random numbers while training (no RoI sampling) and
-    the pipeline has no random flip, so with a fixed seed the runs must
-    match exactly. The lr warmup checks that the scheduler state is resumed
-    too.
-    """
-    expected, got = resumed_and_straight(shapes_root, tmp_path, 'retinanet')
-    for step in (3, 4):
-        for name in LOGGED:
-            assert got[step][name] == expected[step][name], (step, name)
-
-
-def test_rng_state_hook_makes_sampling_models_resume_exactly(
-        shapes_root: Path, tmp_path: Path):
-    """Mask R-CNN samples RoIs at random: RNGStateHook restores the RNG.
-
-    Without the hook the resumed losses differ (mmengine re-seeds).
-    """
-    expected, got = resumed_and_straight(
-        shapes_root, tmp_path, 'mask_rcnn',
-        extra="custom_hooks = [dict(type='RNGStateHook')]\n")
-    for step in (3, 4):
+    expected = {r['step']: r for r in read_scalars(straight)}
+    got = {r['step']: r for r in read_scalars(killed)}
+    for step in (3, 4, 5, 6):
         for name in ('loss', 'loss_rpn_cls', 'loss_cls', 'loss_mask', 'lr'):
             assert got[step][name] == expected[step][name], (step, name)
+    assert_same_weights(straight / 'iter_6.pth', killed / 'iter_6.pth')
+
+
+def test_damaged_latest_checkpoint_is_refused(seg_run: TrainedRun,
+                                              tmp_path: Path):
+    """A latest checkpoint cut short (a kill or a full disk while it was
+    written) is refused before anything is built, naming it and the whole
+    one to resume from; that fix works."""
+    work_dir = tmp_path / 'work_dir'
+    work_dir.mkdir()
+    for name in ('iter_2.pth', 'iter_3.pth'):
+        shutil.copy(seg_run.work_dir / name, work_dir / name)
+    latest = work_dir / 'iter_3.pth'
+    latest.write_bytes(latest.read_bytes()[:latest.stat().st_size // 2])
+    (work_dir / 'last_checkpoint').write_text(str(latest))
+    train = ['python', TOOLS / 'train.py', seg_run.config, '--work-dir',
+             work_dir, '--resume']
+    proc = run_tool(train, cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert f'{latest}, is damaged' in proc.stderr
+    fix = f'--resume {work_dir / "iter_2.pth"}'
+    assert fix in proc.stderr
+    run_tool(train[:-1] + fix.split(), cwd=tmp_path)
+    assert read_scalars(work_dir)[-1]['step'] == 3
+
+
+def test_unwritable_work_dir_fails_before_training(seg_run: TrainedRun,
+                                                   tmp_path: Path):
+    """A work dir that cannot be made (its parent is a file: unwritable
+    even for root) stops the run at once, naming the path."""
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    work_dir = blocker / 'work_dir'
+    proc = run_tool(['python', TOOLS / 'train.py', seg_run.config,
+                     '--work-dir', work_dir], cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert f'The work dir {work_dir} cannot be written' in proc.stderr
+    assert 'Traceback' not in proc.stderr
 
 
 def test_resume_segmentation(seg_run: TrainedRun, tmp_path: Path):

@@ -7,17 +7,21 @@ on the demo data nor on the configs of the repository.
 """
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import (Dict, List, NamedTuple, Optional, Sequence, Tuple,
                     Union)
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from rla_mm.utils.runs import TOOLS_DIR, run_command
+from rla_mm.utils.runs import TOOLS_DIR
 
 TOOLS = Path(TOOLS_DIR)
 REPO_ROOT = TOOLS.parent
@@ -90,15 +94,22 @@ _BASES = {
 _HEADS = {
     # Fewer sampled RoIs and no score threshold: fast on CPU, and an
     # untrained model still returns detections to evaluate.
+    # The heads' widths follow the backbone's (mmdet's at full width).
     'mask_rcnn':
     """
+    rpn_head=dict(in_channels={neck}, feat_channels={neck}),
     roi_head=dict(
-        bbox_head=dict(num_classes=2), mask_head=dict(num_classes=2)),
+        bbox_roi_extractor=dict(out_channels={neck}),
+        bbox_head=dict(
+            num_classes=2, in_channels={neck}, fc_out_channels={fc}),
+        mask_roi_extractor=dict(out_channels={neck}),
+        mask_head=dict(
+            num_classes=2, in_channels={neck}, conv_out_channels={neck})),
     train_cfg=dict(rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rcnn=dict(score_thr=0.0)),""",
     'retinanet':
     """
-    bbox_head=dict(num_classes=2),
+    bbox_head=dict(num_classes=2, in_channels={neck}, feat_channels={neck}),
     test_cfg=dict(score_thr=0.0),""",
 }
 
@@ -113,7 +124,9 @@ model = dict(
         depth=50,
         frozen_stages=1,
         norm_eval=True,
-        init_cfg={init_cfg!r}),{heads}
+        base_channels={base_channels},
+        init_cfg={init_cfg!r}),
+    neck=dict(in_channels={stage_channels!r}, out_channels={neck}),{heads}
 )
 
 with_mask = {with_mask}
@@ -194,8 +207,51 @@ def tool_env(**overrides: str) -> Dict[str, str]:
         [str(Path(sys.executable).parent),
          env.get('PATH', '')])
     env['OMP_NUM_THREADS'] = '1'
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     env.update(overrides)
     return env
+
+
+def dist_env() -> Dict[str, str]:
+    """:func:`tool_env` with a free port for torchrun."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    return tool_env(PORT=str(port))
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else '(nothing)'
+
+
+def _command_line(args: Sequence[Union[str, Path]]) -> str:
+    return ' '.join(map(str, args))
+
+
+def start_tool(args: List[Union[str, Path]], cwd: Path,
+               env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
+    """Start ``args`` (``python`` for the venv's interpreter) in a session
+    of its own, so that it can be killed with every process it started
+    (torchrun's workers)."""
+    if args[0] == 'python':
+        args = [sys.executable] + args[1:]
+    return subprocess.Popen([str(a) for a in args],
+                            cwd=cwd,
+                            env=env or tool_env(),
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            text=True,
+                            start_new_session=True)
+
+
+def kill_tool(proc: subprocess.Popen) -> Tuple[str, str]:
+    """SIGKILL ``proc`` and every process of its session; its output."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return proc.communicate()
 
 
 def run_tool(
@@ -206,23 +262,56 @@ def run_tool(
         env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """Run ``args`` (``python`` for the venv's interpreter) and return it.
 
-    With ``check``, a non-zero exit fails the test with the output's tail.
+    A command that runs past ``timeout`` seconds is killed with every
+    process it started, and the test fails naming the last line it wrote
+    (the stage a hang stopped in: mmengine logs each checkpoint, validation
+    and test). With ``check``, a non-zero exit fails the test with the
+    output's tail.
     """
-    if args[0] == 'python':
-        args = [sys.executable] + args[1:]
-    proc = run_command(
-        args,
-        env=env or tool_env(),
-        cwd=cwd,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-        echo=False)
+    proc = start_tool(args, cwd, env)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stdout, stderr = kill_tool(proc)
+        pytest.fail(f'{_command_line(args)} hung: killed after {timeout} s. '
+                    f'It stopped after: {_last_line(stdout + stderr)!r}\n'
+                    f'{stdout[-2000:]}\n{stderr[-4000:]}')
     if check and proc.returncode != 0:
-        pytest.fail(f'{" ".join(map(str, args))} exited with '
-                    f'{proc.returncode}:\n{proc.stdout[-3000:]}\n'
-                    f'{proc.stderr[-6000:]}')
-    return proc
+        pytest.fail(f'{_command_line(args)} exited with '
+                    f'{proc.returncode}:\n{stdout[-3000:]}\n'
+                    f'{stderr[-6000:]}')
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout,
+                                       stderr)
+
+
+def kill_after_checkpoint(args: List[Union[str, Path]], work_dir: Path,
+                          checkpoint: str, final: str, env: Dict[str, str],
+                          timeout: float) -> None:
+    """Start a training and SIGKILL it, with every process it started, as
+    soon as ``last_checkpoint`` names ``checkpoint`` (written after the
+    file is whole); fail if it already saved ``final``."""
+    proc = start_tool(args, work_dir.parent, env)
+    last = work_dir / 'last_checkpoint'
+    deadline = time.monotonic() + timeout
+    while not (last.is_file() and last.read_text().endswith(checkpoint)):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stdout, stderr = kill_tool(proc)
+            pytest.fail(f'{_command_line(args)} never saved {checkpoint} '
+                        f'(exit {proc.returncode}); it stopped after: '
+                        f'{_last_line(stdout + stderr)!r}\n{stderr[-4000:]}')
+        time.sleep(0.05)
+    kill_tool(proc)
+    assert not (work_dir / final).exists(), \
+        f'the run saved {final} before the kill: nothing was interrupted'
+
+
+def assert_same_weights(expected: Path, got: Path) -> None:
+    """The two checkpoints hold bit-identical model weights."""
+    a, b = (torch.load(p, map_location='cpu', weights_only=True)['state_dict']
+            for p in (expected, got))
+    assert a.keys() == b.keys()
+    differ = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not differ, f'{len(differ)} tensors differ: {differ[:5]}'
 
 
 # Where the RLA configs look for the released ImageNet weights; the tests
@@ -231,11 +320,12 @@ RELEASED_CHECKPOINT = 'checkpoints/resnet50_rla_2283.pth.tar'
 
 
 class TrainedRun(NamedTuple):
-    """A finished ``tools/train.py`` run: its config, work dir and last
-    checkpoint."""
+    """A finished ``tools/train.py`` run: its config, work dir, last
+    checkpoint and the options it was trained with."""
     config: Path
     work_dir: Path
     checkpoint: Path
+    options: Tuple[str, ...] = ()
 
 
 def write_seg_dataset(root: Path) -> Path:
@@ -264,7 +354,7 @@ SEG_CLASSES = ('background', ) + CLASSES
 SEG_MODELS = {
     'fcn': """
     backbone=backbone,
-    decode_head=dict(fcn_head, in_channels=2048, in_index=3),""",
+    decode_head=dict(fcn_head, in_channels={stage_channels[3]}, in_index=3),""",
     'upernet_d8': """
     backbone=dict(
         backbone,
@@ -274,12 +364,12 @@ SEG_MODELS = {
     decode_head=dict(
         head,
         type='UPerHead',
-        in_channels=[256, 512, 1024, 2048],
+        in_channels={stage_channels!r},
         in_index=[0, 1, 2, 3],
         pool_scales=(1, 2, 3, 6)),
     auxiliary_head=dict(
         fcn_head,
-        in_channels=1024,
+        in_channels={stage_channels[2]},
         in_index=2,
         loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4)),""",
 }
@@ -295,6 +385,7 @@ backbone = dict(
     depth=50,
     norm_cfg=norm_cfg,
     norm_eval=False,
+    base_channels={base_channels},
     init_cfg={init_cfg!r})
 head = dict(
     channels=16,
@@ -386,6 +477,7 @@ def write_config(path: Path,
                  batch_size: int = 1,
                  init_cfg: Optional[dict] = None,
                  imports: Sequence[str] = ('rla_mm', ),
+                 width: int = 64,
                  extra: str = '') -> Path:
     """Write a tiny RLA-R50 config of ``model``.
 
@@ -400,6 +492,8 @@ def write_config(path: Path,
         batch_size (int): Training images per process.
         init_cfg (dict, optional): The backbone's ``init_cfg``.
         imports (Sequence[str]): Modules of ``custom_imports``.
+        width (int): ``base_channels`` of the RLA-R50 (64: full width; the
+            stages output 4, 8, 16 and 32 times as many channels).
         extra (str): Config text appended at the end.
     """
     common = dict(
@@ -407,10 +501,12 @@ def write_config(path: Path,
         size=IMAGE_SIZE,
         batch_size=batch_size,
         iters=iters,
-        checkpoint_interval=checkpoint_interval)
+        checkpoint_interval=checkpoint_interval,
+        base_channels=width)
+    stage_channels = [width * 4 * 2**i for i in range(4)]
     if model in SEG_MODELS:
         text = _SEG_CONFIG.format(
-            model=SEG_MODELS[model],
+            model=SEG_MODELS[model].format(stage_channels=stage_channels),
             init_cfg=init_cfg,
             num_classes=len(SEG_CLASSES),
             data_root=data_root.as_posix(),
@@ -420,8 +516,10 @@ def write_config(path: Path,
         with_mask = model == 'mask_rcnn'
         text = _CONFIG.format(
             base=_BASES[model],
+            stage_channels=stage_channels,
+            neck=width * 4,
             init_cfg=init_cfg,
-            heads=_HEADS[model],
+            heads=_HEADS[model].format(neck=width * 4, fc=width * 16),
             with_mask=with_mask,
             data_root=f'{data_root.as_posix()}/',
             classes=CLASSES,

@@ -35,7 +35,8 @@ from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from torch import Tensor
 
-from rla_mm.utils.checkpoint import load_backbone_state_dict
+from rla_mm.utils.checkpoint import (is_pretrained_cfg,
+                                     load_backbone_state_dict)
 
 # conv_cfg types that build a plain nn.Conv2d, whose weight the fast paths
 # may slice and fuse; any other conv (weight standardisation, DCN, ...) must
@@ -280,14 +281,31 @@ def _check_strides_dilations(strides: Sequence[int],
                          f'{tuple(dilations)}.')
 
 
+def _pretrained_cfg(init_cfg: OptMultiConfig) -> Optional[dict]:
+    """The Pretrained entry of ``init_cfg`` (a dict or a list), if any.
+
+    Raises:
+        ValueError: If a list holds more than one.
+    """
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    pretrained = [c for c in entries if is_pretrained_cfg(c)]
+    if len(pretrained) > 1:
+        raise ValueError(
+            f'RLAResNet loads one checkpoint, but init_cfg has '
+            f'{len(pretrained)} Pretrained entries: {pretrained!r}; keep '
+            f'one.')
+    return pretrained[0] if pretrained else None
+
+
 def _resolve_init_cfg(init_cfg: OptMultiConfig,
                       pretrained: Optional[str]) -> OptMultiConfig:
     """Merge a model-level ``pretrained`` (as MMSegmentation passes it).
 
-    The backbone's own Pretrained ``init_cfg`` wins over an inherited
-    ``pretrained``, with a warning; ``pretrained`` alone means a (strict)
-    Pretrained load.
+    The backbone's own Pretrained ``init_cfg`` (or Pretrained entry of an
+    ``init_cfg`` list) wins over an inherited ``pretrained``, with a
+    warning; ``pretrained`` alone means a (strict) Pretrained load.
     """
+    own = _pretrained_cfg(init_cfg)  # raises at construction, not at init
     if pretrained is None:
         return init_cfg
     if not isinstance(pretrained, str):
@@ -295,17 +313,18 @@ def _resolve_init_cfg(init_cfg: OptMultiConfig,
                          f'{pretrained!r}.')
     if init_cfg is None:
         return dict(type='Pretrained', checkpoint=pretrained)
-    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+    if own is not None:
         warnings.warn(
             f'RLAResNet: ignoring pretrained={pretrained!r} (set at the '
             f'model level, e.g. by an inherited mmseg config) because the '
-            f'backbone\'s init_cfg loads {init_cfg.get("checkpoint")!r}. Set '
+            f'backbone\'s init_cfg loads {own.get("checkpoint")!r}. Set '
             f'model.pretrained=None in your config to silence this.')
         return init_cfg
     raise ValueError(
-        f'RLAResNet got both pretrained={pretrained!r} and a non-Pretrained '
-        f'init_cfg={init_cfg!r}; keep one: set model.pretrained=None to '
-        f'train from the init_cfg, or drop the init_cfg.')
+        f'RLAResNet got both pretrained={pretrained!r} and an init_cfg '
+        f'without a Pretrained entry, init_cfg={init_cfg!r}; keep one: set '
+        f'model.pretrained=None to train from the init_cfg, or drop the '
+        f'init_cfg.')
 
 
 @MODELS.register_module()
@@ -359,7 +378,8 @@ class RLAResNet(BaseModule):
         pretrained (str, optional): Checkpoint to load, as MMSegmentation's
             segmentors pass it; a Pretrained ``init_cfg`` takes precedence.
         init_cfg (dict or list[dict], optional): Initialization config; a
-            ``dict(type='Pretrained', checkpoint=...)`` is loaded strictly.
+            ``dict(type='Pretrained', checkpoint=...)``, alone or in a list,
+            is loaded strictly.
 
     Example:
         >>> import torch
@@ -585,9 +605,12 @@ class RLAResNet(BaseModule):
         mmengine's ``Pretrained`` initializer only warns about missing or
         mismatched keys, which would silently train from random weights when
         a wrong file is given; here any mismatch raises an error instead.
+        The other entries of an ``init_cfg`` list are not run: mmengine
+        applies Pretrained last, and the strict load sets every parameter
+        and buffer they could set.
         """
-        cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+        cfg = _pretrained_cfg(self.init_cfg)
+        if cfg is not None:
             state_dict = load_backbone_state_dict(
                 cfg['checkpoint'], self.state_dict(),
                 prefix=cfg.get('prefix'), model_name=repr_arch(self))
