@@ -12,6 +12,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop, set_random_seed
 
 CHECKPOINT_KEY = 'rng_states'
+# The train sampler's shuffling seed. mmengine builds the sampler with the
+# runner's seed before a resume restores the checkpoint's, so a config
+# without a fixed seed (mmdet's and mmseg's) would shuffle differently.
+SAMPLER_SEED_KEY = 'train_sampler_seed'
 
 
 def get_rng_state() -> Dict[str, Any]:
@@ -59,6 +63,18 @@ def saves_now(hook: CheckpointHook, runner, epoch_end: bool) -> bool:
         or (hook.save_last and hook.is_last_train_iter(runner))
 
 
+def train_sampler(runner) -> Any:
+    """The sampler that orders the train set: the dataloader's, or its
+    batch sampler's (mmdet's ``AspectRatioBatchSampler`` wraps it), as
+    mmengine's ``DistSamplerSeedHook`` finds it."""
+    dataloader = runner.train_dataloader
+    sampler = dataloader.sampler
+    if not hasattr(sampler, 'seed') and hasattr(dataloader.batch_sampler,
+                                                 'sampler'):
+        sampler = dataloader.batch_sampler.sampler
+    return sampler
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save every rank's RNG states in checkpoints and restore them on resume.
@@ -86,6 +102,7 @@ class RNGStateHook(Hook):
         self._pending: Optional[List[Dict[str, Any]]] = None
         self._gathered: Optional[Tuple[int, List[Dict[str, Any]]]] = None
         self._before_val: Optional[Dict[str, Any]] = None
+        self._sampler_seed: Optional[int] = None
 
     def _gather_if_saving(self, runner, epoch_end: bool) -> None:
         if any(
@@ -110,9 +127,23 @@ class RNGStateHook(Hook):
             checkpoint[CHECKPOINT_KEY] = self._gathered[1]
         elif runner.world_size == 1:
             checkpoint[CHECKPOINT_KEY] = [get_rng_state()]
+        # Every rank's sampler has the same seed (mmengine syncs it).
+        seed = getattr(train_sampler(runner), 'seed', None)
+        if seed is not None:
+            checkpoint[SAMPLER_SEED_KEY] = seed
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._pending = checkpoint.get(CHECKPOINT_KEY)
+        self._sampler_seed = checkpoint.get(SAMPLER_SEED_KEY)
+
+    def before_train(self, runner) -> None:
+        if runner.iter == 0:
+            # Weights loaded with load_from: a new run, with its own draws.
+            self._pending = self._sampler_seed = None
+        elif self._sampler_seed is not None:
+            # Resumed: shuffle as the interrupted run did (the sampler
+            # builds its order from the seed when it is first iterated).
+            train_sampler(runner).seed = self._sampler_seed
 
     def before_val(self, runner) -> None:
         # Creating the val dataloader's iterator draws from torch's RNG;

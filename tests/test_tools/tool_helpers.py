@@ -231,9 +231,7 @@ def _command_line(args: Sequence[Union[str, Path]]) -> str:
 
 def start_tool(args: List[Union[str, Path]], cwd: Path,
                env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
-    """Start ``args`` (``python`` for the venv's interpreter) in a session
-    of its own, so that it can be killed with every process it started
-    (torchrun's workers)."""
+    """Start ``args`` (``python`` for the venv's interpreter)."""
     if args[0] == 'python':
         args = [sys.executable] + args[1:]
     return subprocess.Popen([str(a) for a in args],
@@ -241,16 +239,39 @@ def start_tool(args: List[Union[str, Path]], cwd: Path,
                             env=env or tool_env(),
                             stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE,
-                            text=True,
-                            start_new_session=True)
+                            text=True)
+
+
+def _process_tree(root: int) -> List[int]:
+    """``root`` and every process it started, from ``/proc``.
+
+    torchrun starts each worker in a session of its own, so killing the
+    launcher's process group would leave the workers running.
+    """
+    children: Dict[int, List[int]] = {}
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            # pid (comm) state ppid ...; comm may hold spaces.
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        tree.append(pid)
+        queue += children.get(pid, [])
+    return tree
 
 
 def kill_tool(proc: subprocess.Popen) -> Tuple[str, str]:
-    """SIGKILL ``proc`` and every process of its session; its output."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """SIGKILL ``proc`` and every process it started, as a cancelled job
+    or a lost machine would end them; return its output."""
+    for pid in _process_tree(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     return proc.communicate()
 
 
