@@ -220,9 +220,13 @@ def dist_env() -> Dict[str, str]:
     return tool_env(PORT=str(port))
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else '(nothing)'
+def _last_line(stdout: str, stderr: str) -> str:
+    """The last line the run logged (mmengine logs each stage: iterations,
+    checkpoints, validation), else the last it wrote."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    logged = [line for line in lines if ' - mmengine - ' in line]
+    lines = logged or lines + stderr.splitlines()
+    return lines[-1].strip() if lines else '(nothing)'
 
 
 def _command_line(args: Sequence[Union[str, Path]]) -> str:
@@ -295,7 +299,7 @@ def run_tool(
     except subprocess.TimeoutExpired:
         stdout, stderr = kill_tool(proc)
         pytest.fail(f'{_command_line(args)} hung: killed after {timeout} s. '
-                    f'It stopped after: {_last_line(stdout + stderr)!r}\n'
+                    f'It stopped after: {_last_line(stdout, stderr)!r}\n'
                     f'{stdout[-2000:]}\n{stderr[-4000:]}')
     if check and proc.returncode != 0:
         pytest.fail(f'{_command_line(args)} exited with '
@@ -319,7 +323,7 @@ def kill_after_checkpoint(args: List[Union[str, Path]], work_dir: Path,
             stdout, stderr = kill_tool(proc)
             pytest.fail(f'{_command_line(args)} never saved {checkpoint} '
                         f'(exit {proc.returncode}); it stopped after: '
-                        f'{_last_line(stdout + stderr)!r}\n{stderr[-4000:]}')
+                        f'{_last_line(stdout, stderr)!r}\n{stderr[-4000:]}')
         time.sleep(0.05)
     kill_tool(proc)
     assert not (work_dir / final).exists(), \
