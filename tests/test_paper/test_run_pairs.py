@@ -18,6 +18,9 @@ from tools.paper import run_pairs
 
 CONFIGS = str(Path(REPO_ROOT) / 'configs')
 RUNS = ('mask_rcnn_r50_shapes', 'mask_rcnn_rla_r50_shapes')
+# The kit's plumbing is what these tests check: both twins at 1/8 width.
+NARROW = ('model.backbone.base_channels=8',
+          'model.neck.in_channels=[32,64,128,256]')
 
 
 class KitRun(NamedTuple):
@@ -55,7 +58,7 @@ def demo_kit(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     command = [
         '--demo', 'det', '--demo-images', '8', '2', '--demo-data-root',
         str(root / 'data'), '--work-dir',
-        str(work_dir), '--cfg-options', 'train_cfg.max_iters=2'
+        str(work_dir), '--cfg-options', 'train_cfg.max_iters=2', *NARROW
     ]
     proc = run_kit(command, root)
     return KitRun(work_dir, command, proc.stdout)
@@ -159,7 +162,8 @@ def test_segmentation_demo_pair(tmp_path: Path):
         '--demo', '--jobs', '2', '--demo-images', '8', '2',
         '--demo-radius', '0.2', '0.4', '--demo-data-root',
         str(tmp_path / 'data'), '--work-dir',
-        str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2'
+        str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2',
+        *NARROW
     ], tmp_path)
     # Two runs at a time, the cores shared between them.
     threads = max(1, (os.cpu_count() or 1) // 2)
@@ -201,7 +205,8 @@ def test_classification_demo_pair(tmp_path: Path):
         '--demo', 'cls', '--demo-images', '40', '20', '--couple-init',
         '--work-dir',
         str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2',
-        'train_dataloader.batch_size=4', 'default_hooks.logger.interval=1'
+        'train_dataloader.batch_size=4', 'default_hooks.logger.interval=1',
+        NARROW[0], 'model.in_channels=256'
     ], tmp_path)
     assert 'Classification, shapes demo: cls_rla_r50_shapes vs ' \
         'cls_r50_shapes' in proc.stdout
