@@ -86,6 +86,11 @@ def parse_args() -> argparse.Namespace:
                         help='train images (default: %(default)s)')
     parser.add_argument('--num-val', type=int, default=ShapesConfig.num_val,
                         help='val images (default: %(default)s)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help='config overrides for both training and '
+                        'testing, as tools/train.py takes them, e.g. '
+                        'model.backbone.base_channels=32')
     args = parser.parse_args()
     task = TASKS[args.task]
     args.config = args.config or task.config
@@ -170,23 +175,23 @@ def stage(title: str, times: Dict[str, float], name: str) -> Iterator[None]:
 
 
 def train(config: str, train_dir: str, data_root: str, task: str,
-          iters: Optional[int]) -> str:
+          iters: Optional[int], options: Sequence[str]) -> str:
     """Train with ``tools/train.py``; returns the last checkpoint's path."""
     run_tool('train.py', [
         config, '--work-dir', train_dir, '--cfg-options',
-        *data_options(data_root, task), *train_options(iters)
+        *data_options(data_root, task), *train_options(iters), *options
     ])
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         return f.read().strip()
 
 
 def evaluate(config: str, checkpoint: str, test_dir: str, show_dir: str,
-             data_root: str, task: str) -> str:
+             data_root: str, task: str, options: Sequence[str]) -> str:
     """Evaluate with ``tools/test.py``; returns the metrics file's path."""
     shutil.rmtree(show_dir, ignore_errors=True)
     run_tool('test.py', [
         config, checkpoint, '--work-dir', test_dir, '--show-dir', show_dir,
-        '--cfg-options', *data_options(data_root, task)
+        '--cfg-options', *data_options(data_root, task), *options
     ])
     return metrics_file(latest_run_dir(test_dir))
 
@@ -208,11 +213,11 @@ def main() -> None:
     with stage('[2/3] Training from scratch (the log shows the ETA)', times,
                'train'):
         checkpoint = train(args.config, train_dir, args.data_root,
-                           args.task, args.iters)
+                           args.task, args.iters, args.cfg_options)
     with stage('[3/3] Testing', times, 'test'):
         metrics_path = evaluate(args.config, checkpoint,
                                 osp.join(work_dir, 'test'), show_dir,
-                                args.data_root, args.task)
+                                args.data_root, args.task, args.cfg_options)
 
     plot_losses(
         read_json_lines(scalars_file(latest_run_dir(train_dir))), loss_curve,

@@ -242,8 +242,12 @@ SHIPPED: Dict[str, Shipped] = {
     'demo_mask_rcnn':
     Shipped('configs/demo/mask_rcnn_rla_r50_shapes.py', 'shapes',
             _BACKBONE + [f'model.neck.in_channels={_STAGES}'] + _ITERS +
-            _loaders(batch_size=2) + ['model.test_cfg.rcnn.score_thr=0.0'],
-            'coco/segm_mAP'),
+            _loaders(batch_size=2) + [
+                'model.test_cfg.rcnn.score_thr=0.0',
+                'train_dataloader.dataset.pipeline.2.scale=(64,64)',
+                'val_dataloader.dataset.pipeline.1.scale=(64,64)',
+                'test_dataloader.dataset.pipeline.1.scale=(64,64)'
+            ], 'coco/segm_mAP'),
     'demo_seg':
     Shipped('configs/demo/fpn_rla_r50_shapes_seg.py', 'shapes_seg',
             _BACKBONE + [f'model.neck.in_channels={_STAGES}'] + _ITERS +
