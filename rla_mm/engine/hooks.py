@@ -82,10 +82,14 @@ class RNGStateHook(Hook):
     mmengine re-seeds a resumed run, so anything that draws random numbers
     while training (Mask R-CNN's RoI samplers, random flips) would draw
     different numbers than an uninterrupted run. The states are restored
-    right before the first resumed iteration, after the train loop has
-    skipped the batches already seen, so the resumed run repeats the
-    uninterrupted one exactly (same seed, same number of processes).
-    Validation leaves the states as it found them.
+    where the resumed loop reaches the saved point: at the start of the
+    epoch for an epoch-based loop, before the first iteration (after the
+    batches already seen are replayed) for an iteration-based one; the
+    train sampler gets its shuffling seed back too. So the resumed run
+    repeats the uninterrupted one exactly with the same number of
+    processes; with another it warns. Validation leaves the states as it
+    found them. Weights loaded with ``load_from`` start a new run: nothing
+    is restored.
 
     mmengine's ``Runner.save_checkpoint`` runs on rank 0 only, so the states
     cannot be gathered there: every rank gathers them in

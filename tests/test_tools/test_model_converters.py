@@ -142,18 +142,23 @@ def make_state_dict(shapes: Shapes,
                     random: bool = False) -> 'OrderedDict[str, torch.Tensor]':
     """Tensors of ``shapes``: norms neutral, other weights zero or small
     random values. Like mmcv 1.x's saved state dicts, it carries
-    ``_metadata``."""
+    ``_metadata``.
+
+    The constant tensors are views of one value (``expand``): they load
+    with the same shapes and values, and a full-width detector's file takes
+    kilobytes instead of hundreds of megabytes in each test.
+    """
     generator = torch.Generator().manual_seed(0)
     state_dict: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
     for key, shape in shapes.items():
         if key.endswith('num_batches_tracked'):
             state_dict[key] = torch.tensor(0)
         elif key.endswith('running_var'):
-            state_dict[key] = torch.ones(shape)
+            state_dict[key] = torch.ones(1).expand(shape)
         elif random and len(shape) > 1:
             state_dict[key] = torch.randn(shape, generator=generator) * 0.01
         else:
-            state_dict[key] = torch.zeros(shape)
+            state_dict[key] = torch.zeros(1).expand(shape)
     state_dict._metadata = OrderedDict()
     return state_dict
 
