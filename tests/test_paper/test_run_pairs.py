@@ -56,7 +56,8 @@ def demo_kit(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     root = tmp_path_factory.mktemp('kit')
     work_dir = root / 'pairs'
     command = [
-        '--demo', 'det', '--demo-images', '8', '2', '--demo-data-root',
+        '--demo', 'det', '--jobs', '2', '--demo-images', '8', '2',
+        '--demo-data-root',
         str(root / 'data'), '--work-dir',
         str(work_dir), '--cfg-options', 'train_cfg.max_iters=2', *NARROW
     ]
@@ -202,7 +203,8 @@ def test_classification_demo_pair(tmp_path: Path):
     (the hidden state only starts to act once training moves the blocks'
     last norms off zero)."""
     proc = run_kit([
-        '--demo', 'cls', '--demo-images', '40', '20', '--couple-init',
+        '--demo', 'cls', '--jobs', '2', '--demo-images', '40', '20',
+        '--couple-init',
         '--work-dir',
         str(tmp_path / 'pairs'), '--cfg-options', 'train_cfg.max_iters=2',
         'train_dataloader.batch_size=4', 'default_hooks.logger.interval=1',
