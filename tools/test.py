@@ -79,6 +79,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.test()
+    del runner  # its DDP model holds the process group (shutdown_distributed)
     shutdown_distributed()
 
 

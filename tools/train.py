@@ -86,6 +86,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.train()
+    del runner  # its DDP model holds the process group (shutdown_distributed)
     shutdown_distributed()
 
 

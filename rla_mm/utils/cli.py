@@ -8,6 +8,7 @@ The config edits are small pure functions here so they can be tested
 without building a runner.
 """
 import argparse
+import gc
 import os
 import os.path as osp
 from copy import deepcopy
@@ -352,11 +353,14 @@ def shutdown_distributed() -> None:
     """Destroy the process group, if one was started, once the run is done.
 
     mmengine leaves it to interpreter exit, where gloo's threads can be torn
-    down out of order: a 2-process CPU test run once aborted there
-    ("terminate called without an active exception") after all its work
-    was done. The barrier keeps a rank from leaving while another still
+    down out of order: 2-process CPU runs have aborted there ("terminate
+    called without an active exception", SIGABRT) after all their work was
+    done. DDP's reducer keeps the group alive, so the caller drops its
+    runner first; the collection here frees the wrapped model while Python
+    is whole. The barrier keeps a rank from leaving while another still
     communicates.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        gc.collect()
         torch_dist.barrier()
         torch_dist.destroy_process_group()
