@@ -120,7 +120,19 @@ FIXED_SEED = 'randomness.seed=0'
 # A ResNet-50 layout at 1/8 width: stages of 32, 64, 128 and 256 channels.
 _BACKBONE = ['model.backbone.base_channels=8', 'model.backbone.init_cfg=None']
 _STAGES = '[32,64,128,256]'
-_FPN = [f'model.neck.in_channels={_STAGES}', 'model.neck.out_channels=16']
+_NARROW_NECK = [f'model.neck.in_channels={_STAGES}']
+_FPN = _NARROW_NECK + ['model.neck.out_channels=16']
+# The detectors' pipelines (mmdet's and the demo's) at 64 pixels.
+_DET_IMAGES = [
+    'train_dataloader.dataset.pipeline.2.scale=(64,64)',
+    'val_dataloader.dataset.pipeline.1.scale=(64,64)',
+    'test_dataloader.dataset.pipeline.1.scale=(64,64)',
+]
+# 4 iterations, a checkpoint and a validation every 2.
+_ITERS = [
+    'train_cfg.max_iters=4', 'train_cfg.val_interval=2',
+    'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1'
+]
 
 _DETECTOR = {
     'faster_rcnn': [
@@ -188,12 +200,8 @@ class Shipped(NamedTuple):
 
 
 def _coco(family: str) -> List[str]:
-    return _BACKBONE + _FPN + _DETECTOR[family] + [
-        'train_cfg.max_epochs=2',
-        'train_dataloader.dataset.pipeline.2.scale=(64,64)',
-        'val_dataloader.dataset.pipeline.1.scale=(64,64)',
-        'test_dataloader.dataset.pipeline.1.scale=(64,64)',
-        'default_hooks.logger.interval=1',
+    return _BACKBONE + _FPN + _DETECTOR[family] + _DET_IMAGES + [
+        'train_cfg.max_epochs=2', 'default_hooks.logger.interval=1'
     ] + _loaders(batch_size=1, num_workers=0, persistent_workers=False)
 
 
@@ -209,12 +217,6 @@ def _seg(family: str) -> List[str]:
         'train_dataloader.batch_size=2',
     ] + _ITERS + _loaders(num_workers=0, persistent_workers=False)
 
-
-# 4 iterations, a checkpoint and a validation every 2.
-_ITERS = [
-    'train_cfg.max_iters=4', 'train_cfg.val_interval=2',
-    'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1'
-]
 
 SHIPPED: Dict[str, Shipped] = {
     'faster_rcnn':
@@ -241,17 +243,13 @@ SHIPPED: Dict[str, Shipped] = {
             'cityscapes', _seg('deeplabv3plus'), 'mIoU'),
     'demo_mask_rcnn':
     Shipped('configs/demo/mask_rcnn_rla_r50_shapes.py', 'shapes',
-            _BACKBONE + [f'model.neck.in_channels={_STAGES}'] + _ITERS +
-            _loaders(batch_size=2) + [
-                'model.test_cfg.rcnn.score_thr=0.0',
-                'train_dataloader.dataset.pipeline.2.scale=(64,64)',
-                'val_dataloader.dataset.pipeline.1.scale=(64,64)',
-                'test_dataloader.dataset.pipeline.1.scale=(64,64)'
-            ], 'coco/segm_mAP'),
+            _BACKBONE + _NARROW_NECK + _DET_IMAGES + _ITERS +
+            _loaders(batch_size=2) + ['model.test_cfg.rcnn.score_thr=0.0'],
+            'coco/segm_mAP'),
     'demo_seg':
     Shipped('configs/demo/fpn_rla_r50_shapes_seg.py', 'shapes_seg',
-            _BACKBONE + [f'model.neck.in_channels={_STAGES}'] + _ITERS +
-            _loaders(batch_size=2), 'mIoU'),
+            _BACKBONE + _NARROW_NECK + _ITERS + _loaders(batch_size=2),
+            'mIoU'),
     'demo_cls':
     Shipped('configs/demo/cls_rla_r50_shapes.py', None,
             _BACKBONE + ['model.in_channels=256'] + _ITERS +

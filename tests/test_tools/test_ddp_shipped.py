@@ -4,7 +4,7 @@
 (gloo) run the repository's config files with their own hooks
 (``RNGStateHook`` included); ``--cfg-options`` only shrink them
 (:mod:`.shipped`). A hang fails the test after ``TIMEOUT`` seconds, naming
-the last line the run wrote.
+the last stage the run logged.
 """
 import shutil
 from pathlib import Path

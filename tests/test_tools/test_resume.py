@@ -10,6 +10,7 @@ from rla_mm.utils.runs import read_scalars
 from .tool_helpers import (TOOLS, TrainedRun, assert_same_weights,
                            kill_after_checkpoint, run_tool, tool_env)
 
+
 def resume(config: Path, checkpoint: Path, work_dir: Path) -> Dict[int, dict]:
     """Resume training from ``checkpoint`` as an interrupted run in
     ``work_dir`` would: its ``last_checkpoint`` points there, and
