@@ -1,21 +1,16 @@
 """rla_mm: Recurrent Layer Aggregation (RLA) backbones for OpenMMLab.
 
 ``import rla_mm`` registers the backbones in ``mmdet.registry.MODELS`` and,
-when MMSegmentation is installed, in ``mmseg.registry.MODELS`` as well; and
-the shapes-classification demo's dataset, classifier and metric in mmdet's
-registries.
+when MMSegmentation is installed, in ``mmseg.registry.MODELS`` as well.
 """
-from .datasets import ShapesClassificationDataset
 from .engine import MainProcessLoggerHook, RNGStateHook
-from .evaluation import Top1Accuracy
-from .models import GAPClassifier, RLAResNet
+from .models import RLAResNet
 from .registry import register_in_optional_registries
 from .utils.safe_load import register_checkpoint_safe_globals
 
 __version__ = '0.1.0'
 __all__ = [
-    'GAPClassifier', 'MainProcessLoggerHook', 'RLAResNet', 'RNGStateHook',
-    'ShapesClassificationDataset', 'Top1Accuracy', '__version__'
+    'MainProcessLoggerHook', 'RLAResNet', 'RNGStateHook', '__version__'
 ]
 
 register_in_optional_registries()

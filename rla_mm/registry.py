@@ -1,22 +1,29 @@
 """Registration of rla_mm's modules in OpenMMLab registries."""
 import importlib
 
+# The codebases besides mmdet whose configs may name our modules: their
+# configs (``default_scope = 'mmseg'`` / ``'mmpretrain'``) look types up in
+# their own registries, whose parent is mmengine's root, not mmdet's.
+OPTIONAL_SCOPES = ('mmseg', 'mmpretrain')
+
 
 def register_in_optional_registries() -> None:
-    """Register our modules in MMSegmentation's registries, if installed.
+    """Register our modules in MMSegmentation's and MMPretrain's registries.
 
     mmdet's registries get them through the ``register_module``
-    decorators. MMSegmentation is optional; its configs (``default_scope =
-    'mmseg'``) look types up in mmseg's registries, whose parent is
-    mmengine's root, not mmdet's.
+    decorators. Each other codebase is optional and registered only when
+    it is installed. The classifier neck is MMPretrain's alone.
     """
     from rla_mm.engine import (MainProcessLoggerHook, RNGStateHook,
                                 SharedStartHook)
-    from rla_mm.models import RLAResNet
-    try:
-        registry = importlib.import_module('mmseg.registry')
-    except ImportError:
-        return
-    registry.MODELS.register_module(module=RLAResNet, force=True)
-    for hook in (MainProcessLoggerHook, RNGStateHook, SharedStartHook):
-        registry.HOOKS.register_module(module=hook, force=True)
+    from rla_mm.models import RLAClsNeck, RLAResNet
+    models = {'mmseg': (RLAResNet, ), 'mmpretrain': (RLAResNet, RLAClsNeck)}
+    for scope in OPTIONAL_SCOPES:
+        try:
+            registry = importlib.import_module(f'{scope}.registry')
+        except ImportError:
+            continue
+        for model in models[scope]:
+            registry.MODELS.register_module(module=model, force=True)
+        for hook in (MainProcessLoggerHook, RNGStateHook, SharedStartHook):
+            registry.HOOKS.register_module(module=hook, force=True)

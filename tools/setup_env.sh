@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Create (or complete) the project's virtual environment with the real
-# OpenMMLab stack: torch (CPU), mmengine, mmcv built from source WITH its
-# compiled ops, mmdet, mmsegmentation, pycocotools, pytest, and rla_mm in
-# editable mode.
+# OpenMMLab stack: torch and torchvision, mmengine, mmcv built from source WITH
+# its compiled ops against that torch, mmdet, mmsegmentation, mmpretrain,
+# pycocotools, pytest, and rla_mm in editable mode.
 #
 # Usage: bash tools/setup_env.sh [VENV_DIR]        (default: .venv)
 #
 # Idempotent: every step is skipped when what it installs is already there,
-# so a second run takes seconds and never rebuilds mmcv.
+# so a second run takes seconds and never rebuilds mmcv. An environment made
+# for another torch is brought to this one (torch replaced, mmcv rebuilt).
 set -euo pipefail
 
 VENV=${1:-.venv}
 PYTHON=${PYTHON:-python3}
-TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+# torch 2.14.1 with torchvision 0.29.1: the pair this machine's package index
+# holds (a CUDA build that runs on the CPU). mmpretrain needs torchvision.
+TORCH_VERSION=${TORCH_VERSION:-2.14.1}
+TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.29.1}
 MMCV_VERSION=${MMCV_VERSION:-2.1.0}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -30,34 +34,57 @@ PIP=("$PY" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade "pip>=24" "setuptools>=77,<82" wheel ninja
 
 # torch first and pinned exactly: an unpinned `torch` pulled in by another
-# package would download a multi-GB CUDA build.
-if ! "$PY" -c "import torch" 2>/dev/null; then
-    log "installing $TORCH_SPEC"
-    "${PIP[@]}" install "$TORCH_SPEC"
+# package would download another multi-GB build.
+installed() { "$PY" -c "import $1; print($1.__version__.split('+')[0])" 2>/dev/null || true; }
+if [ "$(installed torch)" != "$TORCH_VERSION" ] \
+        || [ "$(installed torchvision)" != "$TORCHVISION_VERSION" ]; then
+    log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
+    "${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 fi
-TORCH_PIN="torch==$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
+PINS=("torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION")
 
-"${PIP[@]}" install -q "$TORCH_PIN" -r "$ROOT/requirements/runtime.txt" \
+"${PIP[@]}" install -q "${PINS[@]}" -r "$ROOT/requirements/runtime.txt" \
     -r "$ROOT/requirements/tests.txt"
 
 # mmcv has no wheel on PyPI for recent torch: build it from source against the
-# installed torch. Without --no-build-isolation pip builds in a clean
-# environment without torch and silently produces mmcv without mmcv._ext.
-if ! "$PY" -c "import mmcv.ops" 2>/dev/null; then
-    log "building mmcv==$MMCV_VERSION with ops from source (about 12 min on 2 cores)"
+# installed torch, and record which torch it was built for (an mmcv built for
+# another torch may import and then fail inside an op).
+#  - --no-build-isolation: else pip builds in a clean environment without
+#    torch and silently produces mmcv without mmcv._ext.
+#  - from an unpacked sdist, not `pip install mmcv==X`: pip's wheel cache would
+#    silently reuse a wheel built against another torch, and the sdist's
+#    setup.py passes -std=c++17 where torch >= 2.10's headers need C++20.
+MMCV_STAMP="$VENV/.mmcv_built_for_torch"
+if ! "$PY" -c "import mmcv.ops" 2>/dev/null \
+        || [ "$(cat "$MMCV_STAMP" 2>/dev/null)" != "$TORCH_VERSION" ]; then
+    log "building mmcv==$MMCV_VERSION with ops from source for torch $TORCH_VERSION (about 10 min on 2 cores)"
+    SRC=$(mktemp -d)
+    trap 'rm -rf "$SRC"' EXIT
+    "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation -d "$SRC" "mmcv==$MMCV_VERSION"
+    tar -xzf "$SRC"/mmcv-"$MMCV_VERSION".tar.gz -C "$SRC"
+    sed -i 's/-std=c++1[47]/-std=c++20/g' "$SRC/mmcv-$MMCV_VERSION/setup.py"
+    grep -q -- '-std=c++20' "$SRC/mmcv-$MMCV_VERSION/setup.py" \
+        || { echo "mmcv's setup.py no longer names a C++ standard; check the build flags" >&2; exit 1; }
+    "${PIP[@]}" uninstall -q -y mmcv 2>/dev/null || true
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        "${PIP[@]}" install --no-build-isolation "mmcv==$MMCV_VERSION" "$TORCH_PIN"
+        "${PIP[@]}" install --no-build-isolation --no-cache-dir \
+        "$SRC/mmcv-$MMCV_VERSION" "${PINS[@]}"
+    echo "$TORCH_VERSION" > "$MMCV_STAMP"
 fi
 
 "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 
 log "checking the stack"
 "$PY" - <<'PY'
-import mmcv, mmdet, mmengine, mmseg, torch
+import mmcv, mmdet, mmengine, mmpretrain, mmseg, torch, torchvision
 from mmcv.ops import RoIAlign, nms  # noqa: F401  (needs the compiled mmcv._ext)
 import mmseg.models  # noqa: F401  (needs ftfy and regex)
+import mmpretrain.models  # noqa: F401
 import rla_mm  # noqa: F401
-print(f"torch {torch.__version__} | mmengine {mmengine.__version__} | "
-      f"mmcv {mmcv.__version__} (ops OK) | mmdet {mmdet.__version__} | "
-      f"mmseg {mmseg.__version__}")
+boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]])
+nms(boxes, torch.tensor([0.9, 0.8]), 0.5)  # runs a compiled op
+print(f"torch {torch.__version__} | torchvision {torchvision.__version__} | "
+      f"mmengine {mmengine.__version__} | mmcv {mmcv.__version__} (ops OK) | "
+      f"mmdet {mmdet.__version__} | mmseg {mmseg.__version__} | "
+      f"mmpretrain {mmpretrain.__version__}")
 PY

@@ -1,5 +1,5 @@
-"""Test (and evaluate) a trained detector or segmentor (OpenMMLab 3.x
-command line).
+"""Test (and evaluate) a trained detector, segmentor or classifier (OpenMMLab
+3.x command line).
 
 Usage::
 
@@ -7,8 +7,11 @@ Usage::
         [--show] [--show-dir DIR] [--wait-time SECONDS] [--tta]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
-CONFIG is an MMDetection or MMSegmentation config (its ``default_scope``);
-``--out`` keeps the predictions as that codebase's own test tool does.
+CONFIG is an MMDetection, MMSegmentation or MMPretrain config (its
+``default_scope``); ``--out`` keeps the predictions as that codebase's own
+test tool does. A classifier's CHECKPOINT is loaded whole and strictly: an
+MMPretrain checkpoint of it, or an authors' released ImageNet file as it is
+(``resnet50_rla_2283.pth.tar``).
 
 Multi-GPU: ``tools/dist_test.sh CONFIG CHECKPOINT GPUS``; Slurm:
 ``tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT``.
@@ -18,18 +21,19 @@ import argparse
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
+from rla_mm.utils.checkpoint import CheckpointMismatchError, load_classifier
 from rla_mm.utils.cli import (add_runner_arguments, apply_output,
                               apply_test_time_aug, build_runner,
                               config_from_args, enable_visualization,
-                              export_local_rank, shutdown_distributed,
-                              write_test_metrics_once)
+                              export_local_rank, is_classifier_config,
+                              shutdown_distributed, write_test_metrics_once)
 from rla_mm.utils.preflight import (find_missing_data_roots,
                                     missing_data_message)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Test (and evaluate) a detector or a segmentor')
+        description='Test (and evaluate) a detector, segmentor or classifier')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     add_runner_arguments(
@@ -70,7 +74,10 @@ def main() -> None:
     missing_data = find_missing_data_roots(cfg, ['test_dataloader'])
     if missing_data:
         raise SystemExit(missing_data_message(missing_data))
-    cfg.load_from = args.checkpoint
+    # mmengine's load_from only warns about keys that do not fit.
+    classifier = is_classifier_config(cfg)
+    if not classifier:
+        cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.wait_time, args.show_dir)
     if args.tta:
@@ -78,6 +85,11 @@ def main() -> None:
     write_test_metrics_once(cfg)
 
     runner = build_runner(cfg)
+    if classifier:
+        try:
+            load_classifier(runner.model, args.checkpoint)
+        except CheckpointMismatchError as error:
+            raise SystemExit(str(error)) from None
     runner.test()
     del runner  # its DDP model holds the process group (shutdown_distributed)
     shutdown_distributed()

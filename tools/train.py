@@ -1,7 +1,8 @@
-"""Train a detector or a segmentor with an RLA backbone (OpenMMLab 3.x
-command line).
+"""Train a detector, segmentor or classifier with an RLA backbone (OpenMMLab
+3.x command line).
 
-CONFIG is an MMDetection or MMSegmentation config (its ``default_scope``).
+CONFIG is an MMDetection, MMSegmentation or MMPretrain config (its
+``default_scope``).
 
 Usage::
 
@@ -31,7 +32,7 @@ from rla_mm.utils.work_dir import (damaged_resume_message,
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Train a detector or a segmentor')
+        description='Train a detector, segmentor or classifier')
     parser.add_argument('config', help='train config file path')
     add_runner_arguments(
         parser,

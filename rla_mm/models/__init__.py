@@ -1,4 +1,4 @@
 from .backbones import RLAResNet
-from .classifiers import GAPClassifier
+from .necks import RLAClsNeck
 
-__all__ = ['GAPClassifier', 'RLAResNet']
+__all__ = ['RLAClsNeck', 'RLAResNet']

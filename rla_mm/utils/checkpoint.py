@@ -1,13 +1,20 @@
-"""Strict loading of backbone weights from released RLA checkpoints."""
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+"""Strict loading of released RLA checkpoints: into a backbone, or whole
+into MMPretrain's classifier."""
+from typing import (Any, Callable, Dict, List, Mapping, Optional,
+                    Sequence, Tuple)
 
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.model.weight_init import PretrainedInit
 from mmengine.runner.checkpoint import CheckpointLoader
-from torch import Tensor
+from torch import Tensor, nn
 
 # The released ImageNet files also hold the classifier (a norm on the final
 # hidden state and the fc layer); a detection backbone has no use for them.
 CLASSIFIER_PREFIXES: Tuple[str, ...] = ('fc.', 'bn2.')
+# Where the released files' classifier parts go in MMPretrain's
+# ImageClassifier: the norm on h in RLAClsNeck, the fc in LinearClsHead.
+RELEASED_CLASSIFIER_PARTS: Tuple[Tuple[str, str], ...] = (('bn2.', 'neck.'),
+                                                          ('fc.', 'head.'))
 # Wrappers that training scripts put in front of every key.
 WRAPPER_PREFIXES: Tuple[str, ...] = ('module.', )
 
@@ -50,23 +57,12 @@ def _preview(keys: List[str], limit: int = 12) -> str:
     return f'{shown}{more}'
 
 
-def match_state_dict(source: Mapping[str, Tensor],
-                     target: Mapping[str, Tensor],
-                     source_name: str = 'checkpoint',
-                     model_name: str = 'model') -> Dict[str, Tensor]:
-    """Check that ``source`` fits ``target`` exactly and return what to load.
+def _mismatches(source: Mapping[str, Tensor],
+                target: Mapping[str, Tensor]) -> List[str]:
+    """Lines listing what keeps ``source`` from loading into ``target``.
 
-    Classifier keys (``fc.*``, ``bn2.*``) are dropped; a missing
-    ``num_batches_tracked`` buffer (older PyTorch) keeps the model's value.
-
-    Raises:
-        CheckpointMismatchError: listing missing keys, unexpected keys and
-            shape mismatches, with a hint when the file is a plain ResNet's.
+    A missing ``num_batches_tracked`` buffer (older PyTorch) is no mismatch.
     """
-    source = {
-        k: v
-        for k, v in source.items() if not k.startswith(CLASSIFIER_PREFIXES)
-    }
     missing = [
         k for k in target
         if k not in source and not k.endswith('num_batches_tracked')
@@ -77,18 +73,48 @@ def match_state_dict(source: Mapping[str, Tensor],
         f'{tuple(target[k].shape)}' for k, v in source.items()
         if k in target and tuple(v.shape) != tuple(target[k].shape)
     ]
-    if missing or unexpected or mismatched:
-        lines = [f'{source_name} does not fit {model_name}:']
-        if missing:
-            lines.append(f'  missing keys ({len(missing)}): '
-                         f'{_preview(missing)}')
-        if unexpected:
-            lines.append(f'  unexpected keys ({len(unexpected)}): '
-                         f'{_preview(unexpected)}')
-        if mismatched:
-            lines.append(f'  shape mismatches ({len(mismatched)}): '
-                         f'{_preview(mismatched, 6)}')
-        if any(k.startswith('layer1.') for k in source):
+    lines = []
+    if missing:
+        lines.append(f'  missing keys ({len(missing)}): {_preview(missing)}')
+    if unexpected:
+        lines.append(f'  unexpected keys ({len(unexpected)}): '
+                     f'{_preview(unexpected)}')
+    if mismatched:
+        lines.append(f'  shape mismatches ({len(mismatched)}): '
+                     f'{_preview(mismatched, 6)}')
+    return lines
+
+
+def match_state_dict(source: Mapping[str, Tensor],
+                     target: Mapping[str, Tensor],
+                     source_name: str = 'checkpoint',
+                     model_name: str = 'model',
+                     classifier_prefixes: Sequence[str] = CLASSIFIER_PREFIXES,
+                     hint: Optional[Callable[[List[str]], str]] = None
+                     ) -> Dict[str, Tensor]:
+    """Check that ``source`` fits ``target`` exactly and return what to load.
+
+    Classifier keys (``classifier_prefixes``: RLA-ResNet's ``fc.*`` and
+    ``bn2.*`` by default) are dropped; a missing ``num_batches_tracked``
+    buffer (older PyTorch) keeps the model's value. ``hint``, given the
+    file's keys, returns the advice line of the error (RLA-ResNet's by
+    default).
+
+    Raises:
+        CheckpointMismatchError: listing missing keys, unexpected keys and
+            shape mismatches, with a hint when the file is a plain ResNet's.
+    """
+    source = {
+        k: v
+        for k, v in source.items() if not k.startswith(
+            tuple(classifier_prefixes))
+    }
+    problems = _mismatches(source, target)
+    if problems:
+        lines = [f'{source_name} does not fit {model_name}:', *problems]
+        if hint is not None:
+            lines.append(hint(list(source)))
+        elif any(k.startswith('layer1.') for k in source):
             lines.append(
                 '  This looks like a plain ResNet checkpoint (layer1.* keys).'
                 ' RLAResNet needs RLA weights such as '
@@ -105,10 +131,83 @@ def match_state_dict(source: Mapping[str, Tensor],
     return merged
 
 
+def to_classifier_layout(state_dict: Mapping[str, Tensor]
+                         ) -> Dict[str, Tensor]:
+    """Key an authors' ImageNet state dict as MMPretrain's classifier.
+
+    The released files hold the backbone at the top level, ``bn2`` (the
+    norm on the final hidden state, in ``RLAClsNeck``) and ``fc`` (in
+    ``LinearClsHead``). A state dict already keyed by part (``backbone.*``,
+    as mmengine saves an ``ImageClassifier``) is returned unchanged.
+    """
+    if any(k.startswith('backbone.') for k in state_dict):
+        return dict(state_dict)
+    converted = {}
+    for key, value in state_dict.items():
+        part = next((dst for src, dst in RELEASED_CLASSIFIER_PARTS
+                     if key.startswith(src)), 'backbone.')
+        converted[part + key] = value
+    return converted
+
+
+def match_classifier_state_dict(source: Mapping[str, Tensor],
+                                target: Mapping[str, Tensor],
+                                source_name: str = 'checkpoint',
+                                model_name: str = 'classifier'
+                                ) -> Dict[str, Tensor]:
+    """Check that ``source`` fits an ``ImageClassifier`` exactly.
+
+    ``source`` is an authors' ImageNet state dict or an MMPretrain one
+    (:func:`to_classifier_layout`); every key counts, the head's included.
+
+    Raises:
+        CheckpointMismatchError: listing what does not fit, with what to do
+            for a detector or segmentor checkpoint and for another number
+            of classes.
+    """
+    source = to_classifier_layout(source)
+    problems = _mismatches(source, target)
+    if not problems:
+        merged = dict(target)
+        merged.update(source)
+        return merged
+    lines = [f'{source_name} does not fit {model_name}:', *problems]
+    others = sorted({k.split('.', 1)[0] for k in source} -
+                    {k.split('.', 1)[0] for k in target})
+    head = [k for k in target if k.startswith('head.')]
+    if others:
+        lines.append(
+            f'  It holds {", ".join(others)}: a detector or segmentor '
+            f'checkpoint. A classifier takes only its backbone: load it '
+            f"with model.backbone.init_cfg=dict(type='Pretrained', "
+            f"checkpoint=..., prefix='backbone.') and train the head.")
+    elif head and all(k in source for k in head) and any(
+            source[k].shape != target[k].shape for k in head):
+        file_classes = source[head[0]].shape[0]
+        model_classes = target[head[0]].shape[0]
+        lines.append(
+            f'  The file\'s head has {file_classes} classes, the model '
+            f'{model_classes}. To fine-tune on {model_classes} classes, drop '
+            f'the head ({", ".join(head)}) and the neck by loading the '
+            f"backbone alone: model.backbone.init_cfg=dict(type='Pretrained',"
+            f' checkpoint=...) (a released file as it is; add '
+            f"prefix='backbone.' for an MMPretrain checkpoint); or set "
+            f'model.head.num_classes={file_classes}.')
+    else:
+        lines.append(
+            '  Check the backbone (depth, rla_channels, eca_kernel_sizes, '
+            'groups) and the neck and head against the checkpoint.')
+    raise CheckpointMismatchError('\n'.join(lines))
+
+
 def load_backbone_state_dict(filename: str,
                              target: Mapping[str, Tensor],
                              prefix: Optional[str] = None,
-                             model_name: str = 'model') -> Dict[str, Tensor]:
+                             model_name: str = 'model',
+                             classifier_prefixes: Sequence[str] = (
+                                 CLASSIFIER_PREFIXES),
+                             hint: Optional[Callable[[List[str]], str]] = None
+                             ) -> Dict[str, Tensor]:
     """Load ``filename`` and return a state dict that fits ``target``.
 
     Local files, URLs and mmengine's ``prefix://`` schemes are read by
@@ -121,6 +220,10 @@ def load_backbone_state_dict(filename: str,
         prefix (str, optional): Keep only keys under this prefix, stripped,
             e.g. ``'backbone.'`` for a detector checkpoint.
         model_name (str): Name of the model for error messages.
+        classifier_prefixes (Sequence[str]): Keys to ignore, the released
+            file's classifier (see :func:`match_state_dict`).
+        hint (Callable, optional): Advice for a mismatch, from the keys
+            (see :func:`match_state_dict`).
     """
     checkpoint = CheckpointLoader.load_checkpoint(
         filename, map_location='cpu')
@@ -133,4 +236,42 @@ def load_backbone_state_dict(filename: str,
         if not state_dict:
             raise CheckpointMismatchError(
                 f'{filename} has no keys under prefix {prefix!r}.')
-    return match_state_dict(state_dict, target, filename, model_name)
+    return match_state_dict(state_dict, target, filename, model_name,
+                            classifier_prefixes, hint)
+
+
+def load_classifier_state_dict(filename: str,
+                               target: Mapping[str, Tensor],
+                               model_name: str = 'classifier'
+                               ) -> Dict[str, Tensor]:
+    """Load ``filename`` whole and return a state dict that fits ``target``.
+
+    ``filename`` is an authors' ImageNet file (``resnet50_rla_2283.pth.tar``
+    and the like) or a checkpoint of an MMPretrain ``ImageClassifier``;
+    ``target`` that classifier's ``state_dict()``. See
+    :func:`match_classifier_state_dict`.
+    """
+    checkpoint = CheckpointLoader.load_checkpoint(
+        filename, map_location='cpu')
+    return match_classifier_state_dict(
+        extract_state_dict(checkpoint), target, filename, model_name)
+
+
+def load_classifier(model: nn.Module, filename: str) -> None:
+    """Load ``filename`` whole and strictly into an ``ImageClassifier``.
+
+    Unlike mmengine's ``load_from``, which only warns about keys that do
+    not fit, any mismatch raises (see :func:`match_classifier_state_dict`),
+    and the authors' released files load as they are.
+
+    Args:
+        model (nn.Module): The classifier, or a wrapper around it (DDP,
+            a test-time augmentation model).
+        filename (str): An authors' ImageNet file or an MMPretrain
+            checkpoint of this classifier.
+    """
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    state_dict = load_classifier_state_dict(
+        filename, model.state_dict(), type(model).__name__)
+    model.load_state_dict(state_dict, strict=True)

@@ -1,8 +1,8 @@
 """Command-line plumbing shared by the tools.
 
 ``tools/train.py`` and ``tools/test.py`` keep MMDetection 3.x's command-line
-shape and semantics, and take detection and segmentation configs alike;
-where the two codebases differ (test-time augmentation, painted and dumped
+shape and semantics, and take detection, segmentation and classification
+configs alike; where the codebases differ (test-time augmentation, painted and dumped
 predictions), the config's ``default_scope`` picks the codebase's own way.
 The config edits are small pure functions here so they can be tested
 without building a runner.
@@ -148,6 +148,11 @@ def enable_auto_scale_lr(cfg: Config) -> None:
     cfg.auto_scale_lr.enable = True
 
 
+def is_classifier_config(cfg: Config) -> bool:
+    """Whether ``cfg`` is an MMPretrain config (an image classifier)."""
+    return codebase_of(cfg).scope == 'mmpretrain'
+
+
 def apply_resume(cfg: Config, resume: Optional[str]) -> None:
     """Apply ``--resume``: ``'auto'`` (the flag alone) or a checkpoint path.
 
@@ -171,6 +176,7 @@ _TTA_DEFAULTS = {
         tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
                      max_per_img=100)), 'PackDetInputs', (1., 0.)),
     'mmseg': (dict(type='SegTTAModel'), 'PackSegInputs', (0., 1.)),
+    'mmpretrain': (dict(type='AverageClsScoreTTA'), 'PackInputs', (0., 1.)),
 }
 
 
@@ -218,12 +224,14 @@ def enable_visualization(cfg: Config, show: bool, wait_time: float,
     ``work_dir/<timestamp>/``, for both codebases: mmdet's visualization
     hook does so itself; for mmseg, whose hook hands the images to the
     visualizer's backends, the local backend's image folder is pointed
-    there. mmseg paints every test image, not every 50th.
+    there. mmseg paints every test image, not every 50th. For mmpretrain,
+    its hook paints every test image into ``show_dir`` as given.
 
     Raises:
         RuntimeError: If the config has no visualization hook.
     """
-    if codebase_of(cfg).scope == 'mmdet':
+    scope = codebase_of(cfg).scope
+    if scope == 'mmdet':
         trigger_visualization_hook(
             cfg,
             argparse.Namespace(
@@ -231,10 +239,18 @@ def enable_visualization(cfg: Config, show: bool, wait_time: float,
         return
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
+        hook_type = ('VisualizationHook'
+                     if scope == 'mmpretrain' else 'SegVisualizationHook')
         raise RuntimeError(
             '--show and --show-dir need a visualization hook: add '
             "default_hooks = dict(visualization=dict("
-            "type='SegVisualizationHook')) to the config.")
+            f"type='{hook_type}')) to the config.")
+    if scope == 'mmpretrain':
+        # MMPretrain's hook paints every image into out_dir as given.
+        hook.update(enable=True, interval=1, show=show, wait_time=wait_time)
+        if show_dir:
+            hook.out_dir = show_dir
+        return
     hook.update(draw=True, interval=1)
     if show:
         hook.update(show=True, wait_time=wait_time)
@@ -254,24 +270,29 @@ def apply_output(cfg: Config, out: str) -> None:
     """Keep the test predictions (``--out``), as the config's codebase does.
 
     Detection: all predictions in a pickle file (``DumpDetResults``).
-    Segmentation: each predicted label map as a PNG in the folder ``out``
-    (``IoUMetric``'s ``output_dir``), next to the metrics.
+    Classification: the same with mmengine's ``DumpResults``, as
+    MMPretrain's test tool does. Segmentation: each predicted label map as a
+    PNG in the folder ``out`` (``IoUMetric``'s ``output_dir``), next to the
+    metrics.
 
     Raises:
-        ValueError: If ``out`` is not a .pkl file for a detection config, is
-            one for a segmentation config, or the latter has no IoUMetric.
+        ValueError: If ``out`` is not a .pkl file for a detection or
+            classification config, is one for a segmentation config, or the
+            latter has no IoUMetric.
     """
     pickle_file = out.endswith(('.pkl', '.pickle'))
     evaluators = cfg.test_evaluator
     if not isinstance(evaluators, (list, tuple)):
         evaluators = [evaluators]
-    if codebase_of(cfg).scope == 'mmdet':
+    dumpers = {'mmdet': 'DumpDetResults', 'mmpretrain': 'DumpResults'}
+    scope = codebase_of(cfg).scope
+    if scope in dumpers:
         if not pickle_file:
-            raise ValueError(f'--out must name a .pkl or .pickle file for a '
-                             f'detection config, got {out}.')
+            raise ValueError(f'--out must name a .pkl or .pickle file for '
+                             f'{codebase_of(cfg).title} config, got {out}.')
         cfg.test_evaluator = [
             *evaluators,
-            dict(type='DumpDetResults', out_file_path=out)
+            dict(type=dumpers[scope], out_file_path=out)
         ]
         return
     if pickle_file:

@@ -1,9 +1,10 @@
-"""The OpenMMLab codebases whose configs the tools run: mmdet and mmseg.
+"""The OpenMMLab codebases whose configs the tools run: mmdet, mmseg and
+mmpretrain.
 
 A config says which one it belongs to by its ``default_scope`` (set by each
 codebase's ``default_runtime.py`` and inherited through ``_base_``).
-MMDetection is a dependency of rla_mm; MMSegmentation is optional, so a
-segmentation config has to be checked for it before anything is built.
+MMDetection is a dependency of rla_mm; MMSegmentation and MMPretrain are
+optional, so their configs are checked for them before anything is built.
 """
 import copy
 import importlib
@@ -43,6 +44,7 @@ CODEBASES: Dict[str, Codebase] = {
     # mmseg.models imports ftfy and regex (its multimodal heads).
     'mmseg': Codebase('mmseg', 'MMSegmentation', 'mmsegmentation',
                       ('ftfy', 'regex')),
+    'mmpretrain': Codebase('mmpretrain', 'MMPretrain', 'mmpretrain'),
 }
 # The scope of a config that sets none: the tools began as mmdet's.
 DEFAULT_SCOPE = 'mmdet'

@@ -189,8 +189,8 @@ def test_custom_conv_cfg_takes_unfused_path_with_same_result(train):
 
 def test_gradients_match_reference_with_frozen_norms():
     """``norm_eval`` training (fixed norms) has the exact gradients."""
-    model = make_model(zero_init_residual=False).double()
-    model.train()  # norm_eval=True: every BN uses its running statistics
+    model = make_model(zero_init_residual=False, norm_eval=True).double()
+    model.train()  # norm_eval: every BN uses its running statistics
     assert not model.stage_bns[0][0].training
     x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
     grads = []

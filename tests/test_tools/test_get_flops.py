@@ -32,16 +32,26 @@ def test_classifier_matches_the_paper(get_flops: ModuleType, capsys):
     The count needs the functional convs on RLA's weight slices.
     """
     get_flops.main([
+        str(CONFIGS / 'imagenet' / 'r50_8xb32_in1k.py'),
+        str(CONFIGS / 'imagenet' / 'rla_r50_8xb32_in1k.py'),
         str(CONFIGS / 'faster_rcnn_r50.py'),
         str(CONFIGS / 'faster_rcnn_rla_r50.py'), '--mode', 'classifier'
     ])
     out = capsys.readouterr().out
     assert 'input 1x3x224x224' in out
+    # The MMPretrain classifiers of configs/imagenet/, as built ...
+    assert table_row(out, 'rla_r50_8xb32_in1k') == (
+        '| rla_r50_8xb32_in1k | total | 25.87 | 24.67 | 4.478 | 4.170 '
+        '| +1.2% | +8.9% |')
+    # (MMPretrain's GlobalAveragePooling counts its 0.0001 G additions.)
+    assert table_row(out, 'r50_8xb32_in1k') == (
+        '| r50_8xb32_in1k | total | 25.56 | 24.37 | 4.112 | 3.829 |  |  |')
+    # ... and the same classifier around a detection config's backbone.
     assert table_row(out, 'faster_rcnn_rla_r50') == (
         '| faster_rcnn_rla_r50 | total | 25.87 | 24.67 | 4.478 | 4.170 '
         '| +1.2% | +8.9% |')
     assert table_row(out, 'faster_rcnn_r50') == (
-        '| faster_rcnn_r50 | total | 25.56 | 24.37 | 4.111 | 3.829 |  |  |')
+        '| faster_rcnn_r50 | total | 25.56 | 24.37 | 4.112 | 3.829 |  |  |')
 
 
 def test_backbone_alone(get_flops: ModuleType, capsys):

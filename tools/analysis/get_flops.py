@@ -17,11 +17,13 @@ Modes:
 * ``backbone`` (default 224x224): ``model.backbone`` as configured, built
   in the config's ``default_scope`` (so MMSegmentation configs, dilated
   backbones included, count too).
-* ``classifier`` (default 224x224): the backbone as an ImageNet classifier,
-  as released by the RLA-Net authors: every stage run (and, for RLA, the
-  final hidden state ``h`` normalised, ReLU'd and concatenated to the last
-  stage's output), global average pooling and a 1000-way linear layer. This
-  is what the paper's parameter and FLOP columns count.
+* ``classifier`` (default 224x224): the MMPretrain ImageNet classifier: an
+  MMPretrain config's own model (``configs/imagenet/``); for a detection or
+  segmentation config, its backbone as the RLA-Net authors released it,
+  every stage run (and, for RLA, the pooled ReLU(bn2(h)) concatenated to
+  the pooled last stage by ``RLAClsNeck``), with a 1000-way
+  ``LinearClsHead``. This is what the paper's parameter and FLOP columns
+  count.
 
 Give each plain-ResNet config before its RLA twins: every RLA model is
 compared with the last non-RLA model listed before it.
@@ -30,8 +32,8 @@ Examples::
 
     python tools/analysis/get_flops.py configs/mask_rcnn_r50.py \\
         configs/mask_rcnn_rla_r50.py
-    python tools/analysis/get_flops.py configs/faster_rcnn_r50.py \\
-        configs/faster_rcnn_rla_r50.py --mode classifier
+    python tools/analysis/get_flops.py configs/imagenet/r50_8xb32_in1k.py \\
+        configs/imagenet/rla_r50_8xb32_in1k.py --mode classifier
     python tools/analysis/get_flops.py configs/retinanet_rla_r101.py \\
         --mode backbone --shape 800 1333
     python tools/analysis/get_flops.py \\
@@ -51,7 +53,7 @@ from mmengine.config import Config, DictAction
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from rla_mm.utils.codebases import build_in_scope
+from rla_mm.utils.codebases import build_in_scope, config_scope
 
 MODES = ('detector', 'backbone', 'classifier')
 DEFAULT_SHAPES = dict(detector=(800, 1280), backbone=(224, 224),
@@ -61,44 +63,16 @@ DETECTOR_PARTS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'bbox_head')
 IMAGENET_CLASSES = 1000
 
 
-class BackboneClassifier(nn.Module):
-    """An ImageNet classifier around a detection backbone.
+class ClassifierLogits(nn.Module):
+    """An MMPretrain classifier's logits as a plain forward, for tracing."""
 
-    Mirrors the released RLA-Net classifiers: for ``RLAResNet`` the final
-    hidden state goes through its own BatchNorm (``bn2``) and a ReLU and is
-    concatenated to the last stage's output before pooling, so the linear
-    layer reads ``2048 + rla_channels`` features; for other backbones it
-    reads the last stage's output alone.
-
-    Args:
-        backbone (nn.Module): Returns the last stage's output, followed by
-            the hidden state for RLA (``out_indices=(3,)``,
-            ``return_hidden=True``).
-        feature_channels (int): Channels of the last stage's output.
-        hidden_channels (int): Channels of the hidden state; 0 for none.
-        num_classes (int): Outputs of the linear layer.
-    """
-
-    def __init__(self,
-                 backbone: nn.Module,
-                 feature_channels: int,
-                 hidden_channels: int = 0,
-                 num_classes: int = IMAGENET_CLASSES) -> None:
+    def __init__(self, classifier: nn.Module) -> None:
         super().__init__()
-        self.backbone = backbone
-        self.bn2 = (nn.BatchNorm2d(hidden_channels)
-                    if hidden_channels else None)
-        self.fc = nn.Linear(feature_channels + hidden_channels, num_classes)
+        self.classifier = classifier
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, inputs: Tensor) -> Tensor:
         """(N, 3, H, W) images -> (N, num_classes) logits."""
-        outs = self.backbone(x)
-        if self.bn2 is None:
-            x = outs[-1]
-        else:
-            x, h = outs
-            x = torch.cat([x, torch.relu(self.bn2(h))], dim=1)
-        return self.fc(x.mean((2, 3)))
+        return self.classifier(inputs, mode='tensor')
 
 
 class DetectorCost(nn.Module):
@@ -169,30 +143,53 @@ def build_model(cfg: Config, mode: str,
     if mode == 'detector':
         model = DetectorCost(MODELS.build(cfg.model), image_shape)
     elif mode == 'backbone':
-        model = build_in_scope(cfg.model.backbone,
-                               cfg.get('default_scope', 'mmdet'))
+        model = build_in_scope(cfg.model.backbone, config_scope(cfg))
     else:
-        model = build_classifier(cfg.model.backbone)
+        model = build_classifier(cfg)
     # Not chained: mmdet's ResNet.train() returns None.
     model.eval()
     return model
 
 
-def build_classifier(backbone_cfg: dict) -> BackboneClassifier:
-    """The ImageNet classifier of a backbone config (all stages run)."""
-    from mmdet.registry import MODELS
+def imagenet_classifier_cfg(backbone_cfg: dict, scope: str) -> dict:
+    """MMPretrain's ImageNet classifier around a detection or segmentation
+    backbone config, every stage run.
 
+    RLA backbones get the authors' head (``RLAClsNeck``: the pooled last
+    stage with the pooled ReLU(bn2(h))); others global average pooling;
+    then a 1000-way ``LinearClsHead``. The backbone is built from the
+    registry of the config's codebase ``scope``.
+    """
     backbone_cfg = copy.deepcopy(backbone_cfg)
-    is_rla = backbone_cfg.get('type') == 'RLAResNet'
+    is_rla = str(backbone_cfg.get('type')).startswith('RLA')
     backbone_cfg.update(out_indices=(3, ), frozen_stages=-1)
     if is_rla:
         backbone_cfg.update(return_hidden=True)
-    backbone = MODELS.build(backbone_cfg)
-    backbone.eval()
+    backbone = build_in_scope(backbone_cfg, scope)
+    backbone.eval()  # not chained: mmdet's ResNet.train() returns None
     with torch.no_grad():
         outs = backbone(torch.zeros(1, 3, 64, 64))
-    hidden = outs[1].shape[1] if is_rla else 0
-    return BackboneClassifier(backbone, outs[0].shape[1], hidden)
+    in_channels = sum(out.shape[1] for out in outs)
+    if '.' not in str(backbone_cfg['type']):
+        backbone_cfg['type'] = f'{scope}.{backbone_cfg["type"]}'
+    neck = (dict(type='RLAClsNeck', rla_channels=outs[-1].shape[1])
+            if is_rla else dict(type='GlobalAveragePooling'))
+    return dict(
+        type='ImageClassifier',
+        backbone=backbone_cfg,
+        neck=neck,
+        head=dict(type='LinearClsHead', num_classes=IMAGENET_CLASSES,
+                  in_channels=in_channels))
+
+
+def build_classifier(cfg: Config) -> ClassifierLogits:
+    """The ImageNet classifier of ``cfg``, as MMPretrain builds it: an
+    MMPretrain config's own model, else :func:`imagenet_classifier_cfg` of
+    its backbone."""
+    scope = config_scope(cfg)
+    model_cfg = (cfg.model if scope == 'mmpretrain' else
+                 imagenet_classifier_cfg(cfg.model.backbone, scope))
+    return ClassifierLogits(build_in_scope(model_cfg, 'mmpretrain'))
 
 
 class Cost(NamedTuple):
@@ -265,8 +262,8 @@ def describe(mode: str, image_shape: Tuple[int, int]) -> str:
         detector='detectors (backbone, neck and heads; RoI heads on '
         'test_cfg.rpn.max_per_img proposals, masks on 100)',
         backbone='backbones as configured (no classifier)',
-        classifier='backbones as ImageNet classifiers (all stages, '
-        '1000-way linear layer)')[mode]
+        classifier='MMPretrain ImageNet classifiers (all stages, '
+        '1000-way LinearClsHead)')[mode]
     return (f'{what}, input 1x3x{height}x{width}. FLOPs count multiply-adds '
             f'(mmengine/fvcore convention).')
 
@@ -308,7 +305,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             cfg.merge_from_dict(args.cfg_options)
         model = build_model(cfg, args.mode, args.shape)
         costs, unsupported = count(model, args.shape)
-        is_rla = cfg.model.backbone.get('type') == 'RLAResNet'
+        is_rla = str(cfg.model.backbone.get('type')).startswith('RLA')
         rows.append((osp.splitext(osp.basename(path))[0], costs,
                      reference if is_rla else None))
         if not is_rla:

@@ -371,6 +371,9 @@ class RLAResNet(BaseModule):
         conv_cfg (dict, optional): Config of the conv layers.
         norm_cfg (dict): Config of the norm layers (BN, SyncBN, GN, ...).
         norm_eval (bool): Keep every BatchNorm in eval mode while training.
+            Off by default, as in MMSegmentation's and MMPretrain's ResNet,
+            so that a swap into a classification config trains its norms;
+            MMDetection's configs set it explicitly.
         with_cp (bool): Gradient-checkpoint each block (saves memory).
         zero_init_residual (bool): Zero the last norm of every block.
         return_hidden (bool): Also return the final hidden state ``h``
@@ -415,7 +418,7 @@ class RLAResNet(BaseModule):
                  frozen_stages: int = -1,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 norm_eval: bool = True,
+                 norm_eval: bool = False,
                  with_cp: bool = False,
                  zero_init_residual: bool = True,
                  return_hidden: bool = False,

@@ -1,0 +1,3 @@
+from .rla_cls_neck import RLAClsNeck
+
+__all__ = ['RLAClsNeck']
