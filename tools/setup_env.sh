@@ -47,28 +47,39 @@ PINS=("torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION")
     -r "$ROOT/requirements/tests.txt"
 
 # mmcv has no wheel on PyPI for recent torch: build it from source against the
-# installed torch, and record which torch it was built for (an mmcv built for
-# another torch may import and then fail inside an op).
+# installed torch, once per torch version, and record which torch it was
+# built for (an mmcv built for another torch may import and then fail inside
+# an op).
 #  - --no-build-isolation: else pip builds in a clean environment without
 #    torch and silently produces mmcv without mmcv._ext.
-#  - from an unpacked sdist, not `pip install mmcv==X`: pip's wheel cache would
-#    silently reuse a wheel built against another torch, and the sdist's
-#    setup.py passes -std=c++17 where torch >= 2.10's headers need C++20.
+#  - from an unpacked sdist into a wheel folder of our own, named by the
+#    mmcv, torch and Python versions: pip's wheel cache would silently reuse
+#    a wheel built against another torch, and the sdist's setup.py passes
+#    -std=c++17 where torch >= 2.10's headers need C++20.
 MMCV_STAMP="$VENV/.mmcv_built_for_torch"
 if ! "$PY" -c "import mmcv.ops" 2>/dev/null \
         || [ "$(cat "$MMCV_STAMP" 2>/dev/null)" != "$TORCH_VERSION" ]; then
-    log "building mmcv==$MMCV_VERSION with ops from source for torch $TORCH_VERSION (about 10 min on 2 cores)"
-    SRC=$(mktemp -d)
-    trap 'rm -rf "$SRC"' EXIT
-    "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation -d "$SRC" "mmcv==$MMCV_VERSION"
-    tar -xzf "$SRC"/mmcv-"$MMCV_VERSION".tar.gz -C "$SRC"
-    sed -i 's/-std=c++1[47]/-std=c++20/g' "$SRC/mmcv-$MMCV_VERSION/setup.py"
-    grep -q -- '-std=c++20' "$SRC/mmcv-$MMCV_VERSION/setup.py" \
-        || { echo "mmcv's setup.py no longer names a C++ standard; check the build flags" >&2; exit 1; }
+    PY_TAG=$("$PY" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
+    CACHE=${RLA_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rla_mm}
+    WHEELS="$CACHE/mmcv-$MMCV_VERSION-torch-$TORCH_VERSION-$PY_TAG"
+    if ! ls "$WHEELS"/mmcv-*.whl >/dev/null 2>&1; then
+        log "building mmcv==$MMCV_VERSION with ops from source for torch $TORCH_VERSION (about 10 min on 2 cores, once)"
+        SRC=$(mktemp -d)
+        trap 'rm -rf "$SRC"' EXIT
+        "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
+            -d "$SRC" "mmcv==$MMCV_VERSION"
+        tar -xzf "$SRC"/mmcv-"$MMCV_VERSION".tar.gz -C "$SRC"
+        sed -i 's/-std=c++1[47]/-std=c++20/g' "$SRC/mmcv-$MMCV_VERSION/setup.py"
+        grep -q -- '-std=c++20' "$SRC/mmcv-$MMCV_VERSION/setup.py" \
+            || { echo "mmcv's setup.py no longer names a C++ standard; check the build flags" >&2; exit 1; }
+        MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+            "${PIP[@]}" wheel -q --no-build-isolation --no-deps \
+            -w "$SRC/wheel" "$SRC/mmcv-$MMCV_VERSION"
+        mkdir -p "$WHEELS"
+        mv "$SRC"/wheel/mmcv-*.whl "$WHEELS"/
+    fi
     "${PIP[@]}" uninstall -q -y mmcv 2>/dev/null || true
-    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        "${PIP[@]}" install --no-build-isolation --no-cache-dir \
-        "$SRC/mmcv-$MMCV_VERSION" "${PINS[@]}"
+    "${PIP[@]}" install -q "$WHEELS"/mmcv-*.whl "${PINS[@]}"
     echo "$TORCH_VERSION" > "$MMCV_STAMP"
 fi
 

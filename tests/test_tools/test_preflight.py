@@ -160,3 +160,17 @@ def test_test_tool_stops_on_a_missing_dataset(tmp_path):
     assert 'Dataset folders not found' in proc.stderr
     assert 'test_dataloader.dataset.data_root' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_train_tool_names_the_missing_imagenet_folder(tmp_path):
+    """An ImageNet config run where data/imagenet/ is absent stops before
+    anything is built, naming the folder."""
+    proc = subprocess.run(
+        [sys.executable, f'{TOOLS_DIR}/train.py',
+         f'{TOOLS_DIR}/../configs/imagenet/rla_r50_8xb32_in1k.py'],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert 'data/imagenet  (config key train_dataloader.dataset.data_root)' \
+        in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'work_dirs').exists()
