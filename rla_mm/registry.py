@@ -16,8 +16,14 @@ def register_in_optional_registries() -> None:
     """
     from rla_mm.engine import (MainProcessLoggerHook, RNGStateHook,
                                 SharedStartHook)
-    from rla_mm.models import RLAClsNeck, RLAResNet
-    models = {'mmseg': (RLAResNet, ), 'mmpretrain': (RLAResNet, RLAClsNeck)}
+    from rla_mm.models import RLAClsNeck, RLAMobileNetV2, RLAResNet
+
+    # mmseg's MobileNetV2 takes other arguments (strides, dilations):
+    # RLAMobileNetV2 is a drop-in for mmdet's and mmpretrain's only.
+    models = {
+        'mmseg': (RLAResNet, ),
+        'mmpretrain': (RLAResNet, RLAMobileNetV2, RLAClsNeck)
+    }
     for scope in OPTIONAL_SCOPES:
         try:
             registry = importlib.import_module(f'{scope}.registry')

@@ -1,4 +1,4 @@
-from .backbones import RLAResNet
+from .backbones import RLAMobileNetV2, RLAResNet
 from .necks import RLAClsNeck
 
-__all__ = ['RLAClsNeck', 'RLAResNet']
+__all__ = ['RLAClsNeck', 'RLAMobileNetV2', 'RLAResNet']

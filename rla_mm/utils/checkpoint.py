@@ -1,5 +1,6 @@
 """Strict loading of released RLA checkpoints: into a backbone, or whole
 into MMPretrain's classifier."""
+import warnings
 from typing import (Any, Callable, Dict, List, Mapping, Optional,
                     Sequence, Tuple)
 
@@ -11,10 +12,9 @@ from torch import Tensor, nn
 # The released ImageNet files also hold the classifier (a norm on the final
 # hidden state and the fc layer); a detection backbone has no use for them.
 CLASSIFIER_PREFIXES: Tuple[str, ...] = ('fc.', 'bn2.')
-# Where the released files' classifier parts go in MMPretrain's
-# ImageClassifier: the norm on h in RLAClsNeck, the fc in LinearClsHead.
-RELEASED_CLASSIFIER_PARTS: Tuple[Tuple[str, str], ...] = (('bn2.', 'neck.'),
-                                                          ('fc.', 'head.'))
+# The released files' fc layer, LinearClsHead's head.fc in MMPretrain: the
+# ResNets' fc, MobileNetV2's classifier.1 (classifier.0 is its dropout).
+RELEASED_FC_PREFIXES: Tuple[str, ...] = ('fc.', 'classifier.1.')
 # Wrappers that training scripts put in front of every key.
 WRAPPER_PREFIXES: Tuple[str, ...] = ('module.', )
 
@@ -30,6 +30,56 @@ def is_pretrained_cfg(cfg: Any) -> bool:
     """
     return isinstance(cfg, Mapping) and cfg.get('type') in ('Pretrained',
                                                             PretrainedInit)
+
+
+def pretrained_entry(init_cfg: Any, model_name: str) -> Optional[dict]:
+    """The Pretrained entry of ``init_cfg`` (a dict or a list), if any.
+
+    Raises:
+        ValueError: If a list holds more than one.
+    """
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    pretrained = [c for c in entries if is_pretrained_cfg(c)]
+    if len(pretrained) > 1:
+        raise ValueError(
+            f'{model_name} loads one checkpoint, but init_cfg has '
+            f'{len(pretrained)} Pretrained entries: {pretrained!r}; keep '
+            f'one.')
+    return pretrained[0] if pretrained else None
+
+
+def resolve_init_cfg(init_cfg: Any, pretrained: Optional[str],
+                     model_name: str) -> Any:
+    """Merge a model-level ``pretrained`` (as MMSegmentation passes it).
+
+    The backbone's own Pretrained ``init_cfg`` (or Pretrained entry of an
+    ``init_cfg`` list) wins over an inherited ``pretrained``, with a
+    warning; ``pretrained`` alone means a (strict) Pretrained load.
+
+    Raises:
+        ValueError: For two Pretrained entries, a ``pretrained`` that is no
+            path, or a ``pretrained`` beside an ``init_cfg`` without one.
+    """
+    own = pretrained_entry(init_cfg, model_name)  # raises at construction
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise ValueError(f'pretrained must be a checkpoint path or URL, got '
+                         f'{pretrained!r}.')
+    if init_cfg is None:
+        return dict(type='Pretrained', checkpoint=pretrained)
+    if own is not None:
+        warnings.warn(
+            f'{model_name}: ignoring pretrained={pretrained!r} (set at the '
+            f'model level, e.g. by an inherited mmseg config) because the '
+            f'backbone\'s init_cfg loads {own.get("checkpoint")!r}. Set '
+            f'model.pretrained=None in your config to silence this.')
+        return init_cfg
+    raise ValueError(
+        f'{model_name} got both pretrained={pretrained!r} and an init_cfg '
+        f'without a Pretrained entry, init_cfg={init_cfg!r}; keep one: set '
+        f'model.pretrained=None to train from the init_cfg, or drop the '
+        f'init_cfg.')
 
 
 def extract_state_dict(checkpoint: Mapping) -> Dict[str, Tensor]:
@@ -131,22 +181,32 @@ def match_state_dict(source: Mapping[str, Tensor],
     return merged
 
 
-def to_classifier_layout(state_dict: Mapping[str, Tensor]
-                         ) -> Dict[str, Tensor]:
+def to_classifier_layout(state_dict: Mapping[str, Tensor],
+                         target: Mapping[str, Tensor]) -> Dict[str, Tensor]:
     """Key an authors' ImageNet state dict as MMPretrain's classifier.
 
-    The released files hold the backbone at the top level, ``bn2`` (the
-    norm on the final hidden state, in ``RLAClsNeck``) and ``fc`` (in
-    ``LinearClsHead``). A state dict already keyed by part (``backbone.*``,
-    as mmengine saves an ``ImageClassifier``) is returned unchanged.
+    The released files hold the backbone at the top level, the fc layer
+    (``RELEASED_FC_PREFIXES``, ``head.fc`` of ``LinearClsHead``) and, for
+    RLA-ResNet, ``bn2`` (the norm on the final hidden state, in
+    ``RLAClsNeck``; RLA-MobileNetV2's is in its backbone). Each key goes to
+    the part of ``target`` (the classifier's state dict) that holds it; a
+    key no part holds stays under ``backbone.``, to be reported. A state
+    dict already keyed by part (``backbone.*``, as mmengine saves an
+    ``ImageClassifier``) is returned unchanged.
     """
     if any(k.startswith('backbone.') for k in state_dict):
         return dict(state_dict)
     converted = {}
     for key, value in state_dict.items():
-        part = next((dst for src, dst in RELEASED_CLASSIFIER_PARTS
-                     if key.startswith(src)), 'backbone.')
-        converted[part + key] = value
+        fc = next((p for p in RELEASED_FC_PREFIXES if key.startswith(p)),
+                  None)
+        if fc is not None:
+            key = 'head.fc.' + key[len(fc):]
+        elif 'neck.' + key in target:
+            key = 'neck.' + key
+        else:
+            key = 'backbone.' + key
+        converted[key] = value
     return converted
 
 
@@ -165,7 +225,7 @@ def match_classifier_state_dict(source: Mapping[str, Tensor],
             for a detector or segmentor checkpoint and for another number
             of classes.
     """
-    source = to_classifier_layout(source)
+    source = to_classifier_layout(source, target)
     problems = _mismatches(source, target)
     if not problems:
         merged = dict(target)

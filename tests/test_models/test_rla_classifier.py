@@ -101,12 +101,18 @@ def test_mmpretrain_checkpoint_loads_as_it_is(tmp_path):
 
 
 def test_layout_mapping_is_by_part():
-    layout = to_classifier_layout({'conv1.weight': 1, 'bn2.bias': 2,
-                                   'fc.weight': 3,
-                                   'stages.0.0.se.fc.0.weight': 4})
-    assert layout == {'backbone.conv1.weight': 1, 'neck.bn2.bias': 2,
-                      'head.fc.weight': 3,
-                      'backbone.stages.0.0.se.fc.0.weight': 4}
+    released = {'conv1.weight': 1, 'bn2.bias': 2, 'fc.weight': 3,
+                'stages.0.0.se.fc.0.weight': 4}
+    target = {'backbone.conv1.weight': 0, 'neck.bn2.bias': 0,
+              'head.fc.weight': 0, 'backbone.stages.0.0.se.fc.0.weight': 0}
+    assert to_classifier_layout(released, target) == {
+        'backbone.conv1.weight': 1, 'neck.bn2.bias': 2, 'head.fc.weight': 3,
+        'backbone.stages.0.0.se.fc.0.weight': 4}
+    # RLA-MobileNetV2: bn2 in the backbone, the fc as classifier.1.
+    released = {'bn2.bias': 2, 'classifier.1.weight': 3}
+    target = {'backbone.bn2.bias': 0, 'head.fc.weight': 0}
+    assert to_classifier_layout(released, target) == {
+        'backbone.bn2.bias': 2, 'head.fc.weight': 3}
 
 
 def test_another_variant_lists_the_keys(tmp_path):
@@ -168,3 +174,25 @@ def test_three_line_swap_into_a_stock_mmpretrain_config(tmp_path):
     with torch.no_grad():
         scores = model(torch.rand(1, 3, 64, 64), mode='tensor')
     assert scores.shape == (1, 1000)
+
+
+def test_released_mobilenetv2_file_loads_whole_and_strictly(tmp_path):
+    """RLA-MobileNetV2's files: bn2 is the backbone's, the fc is
+    ``classifier.1`` (``classifier.0`` is a dropout)."""
+    model = copy.deepcopy(Config.fromfile(
+        'configs/imagenet/rla_mobilenetv2_1xb96_in1k.py').model)
+    model.backbone.widen_factor = 0.5
+    torch.manual_seed(0)
+    source = randomize_norms(MODELS.build(model))
+    released = {}
+    for key, value in source.state_dict().items():
+        part, rest = key.split('.', 1)
+        released['module.' + ('classifier.1.' + rest[len('fc.'):]
+                              if part == 'head' else rest)] = value
+    assert 'module.bn2.weight' in released
+    path = tmp_path / 'dsrla_mobilenetv2_k32.pth.tar'
+    torch.save({'state_dict': released}, path)
+    target = MODELS.build(model)
+    load_classifier(target, str(path))
+    torch.testing.assert_close(target.state_dict(), source.state_dict(),
+                               rtol=0, atol=0)

@@ -21,7 +21,6 @@ a small helper below with its own test against the literal definition, and
 - ``fused_conv1x1``: ``conv_outs[s](y)`` and the next block's conv1 on ``y``
   as one convolution over ``y``.
 """
-import warnings
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -35,8 +34,8 @@ from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from torch import Tensor
 
-from rla_mm.utils.checkpoint import (is_pretrained_cfg,
-                                     load_backbone_state_dict)
+from rla_mm.utils.checkpoint import (load_backbone_state_dict,
+                                     pretrained_entry, resolve_init_cfg)
 
 # conv_cfg types that build a plain nn.Conv2d, whose weight the fast paths
 # may slice and fuse; any other conv (weight standardisation, DCN, ...) must
@@ -281,52 +280,6 @@ def _check_strides_dilations(strides: Sequence[int],
                          f'{tuple(dilations)}.')
 
 
-def _pretrained_cfg(init_cfg: OptMultiConfig) -> Optional[dict]:
-    """The Pretrained entry of ``init_cfg`` (a dict or a list), if any.
-
-    Raises:
-        ValueError: If a list holds more than one.
-    """
-    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    pretrained = [c for c in entries if is_pretrained_cfg(c)]
-    if len(pretrained) > 1:
-        raise ValueError(
-            f'RLAResNet loads one checkpoint, but init_cfg has '
-            f'{len(pretrained)} Pretrained entries: {pretrained!r}; keep '
-            f'one.')
-    return pretrained[0] if pretrained else None
-
-
-def _resolve_init_cfg(init_cfg: OptMultiConfig,
-                      pretrained: Optional[str]) -> OptMultiConfig:
-    """Merge a model-level ``pretrained`` (as MMSegmentation passes it).
-
-    The backbone's own Pretrained ``init_cfg`` (or Pretrained entry of an
-    ``init_cfg`` list) wins over an inherited ``pretrained``, with a
-    warning; ``pretrained`` alone means a (strict) Pretrained load.
-    """
-    own = _pretrained_cfg(init_cfg)  # raises at construction, not at init
-    if pretrained is None:
-        return init_cfg
-    if not isinstance(pretrained, str):
-        raise ValueError(f'pretrained must be a checkpoint path or URL, got '
-                         f'{pretrained!r}.')
-    if init_cfg is None:
-        return dict(type='Pretrained', checkpoint=pretrained)
-    if own is not None:
-        warnings.warn(
-            f'RLAResNet: ignoring pretrained={pretrained!r} (set at the '
-            f'model level, e.g. by an inherited mmseg config) because the '
-            f'backbone\'s init_cfg loads {own.get("checkpoint")!r}. Set '
-            f'model.pretrained=None in your config to silence this.')
-        return init_cfg
-    raise ValueError(
-        f'RLAResNet got both pretrained={pretrained!r} and an init_cfg '
-        f'without a Pretrained entry, init_cfg={init_cfg!r}; keep one: set '
-        f'model.pretrained=None to train from the init_cfg, or drop the '
-        f'init_cfg.')
-
-
 @MODELS.register_module()
 class RLAResNet(BaseModule):
     """ResNet backbone with Recurrent Layer Aggregation (RLA-Net).
@@ -457,7 +410,7 @@ class RLAResNet(BaseModule):
             raise ValueError(f'frozen_stages must be in [-1, {num_stages}], '
                              f'got {frozen_stages}.')
         _check_strides_dilations(strides, dilations, num_stages)
-        init_cfg = _resolve_init_cfg(init_cfg, pretrained)
+        init_cfg = resolve_init_cfg(init_cfg, pretrained, 'RLAResNet')
         if init_cfg is None:
             init_cfg = [
                 dict(type='Kaiming', layer='Conv2d', mode='fan_out',
@@ -612,7 +565,7 @@ class RLAResNet(BaseModule):
         applies Pretrained last, and the strict load sets every parameter
         and buffer they could set.
         """
-        cfg = _pretrained_cfg(self.init_cfg)
+        cfg = pretrained_entry(self.init_cfg, repr_arch(self))
         if cfg is not None:
             state_dict = load_backbone_state_dict(
                 cfg['checkpoint'], self.state_dict(),
