@@ -109,3 +109,19 @@ def test_shape_arguments(get_flops: ModuleType):
                                                                       320)
     with pytest.raises(SystemExit):
         get_flops.parse_args(['c.py', '--shape', '1', '2', '3'])
+
+
+def test_mobilenetv2_classifier_matches_the_paper(get_flops: ModuleType,
+                                                  capsys):
+    """The paper's RLA-MobileNetV2 "3.46M" parameters and "351.8M" FLOPs,
+    in units of 2^20: 0.344 G in units of 2^30 here (368.8M multiply-adds
+    with the norms, 351.75 x 2^20)."""
+    get_flops.main([
+        str(CONFIGS / 'imagenet' / 'mobilenetv2_1xb96_in1k.py'),
+        str(CONFIGS / 'imagenet' / 'rla_mobilenetv2_1xb96_in1k.py'),
+        '--mode', 'classifier'
+    ])
+    out = capsys.readouterr().out
+    assert table_row(out, 'rla_mobilenetv2_1xb96_in1k') == (
+        '| rla_mobilenetv2_1xb96_in1k | total | 3.62 | 3.46 | 0.369 | 0.344 '
+        '| +3.4% | +17.4% |')
