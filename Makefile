@@ -2,6 +2,7 @@
 #   make test   set up .venv (first time only) and run the test suite
 #   make demo   set up .venv (first time only) and run the demo on the embedded data
 #   make demo-seg  the same for the semantic-segmentation demo
+#   make demo-cls  the same for the classification demo (top-1, top-5)
 #   make paper-demo  RLA-R50 vs R50 Semantic FPN on the demo data, 2800
 #                    iterations, seeds 0-2, the twins of a seed started from
 #                    one draw, with the paired interval: a CPU setting
@@ -14,10 +15,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rla_mm_stack
 
-.PHONY: setup test demo demo-seg paper-demo paper-demo-quick paper-record benchmark clean-venv
+.PHONY: setup test demo demo-seg demo-cls paper-demo paper-demo-quick paper-record benchmark clean-venv
 setup: $(STAMP)
 
-$(STAMP): tools/setup_env.sh requirements/runtime.txt requirements/tests.txt setup.py pyproject.toml
+$(STAMP): tools/setup_env.sh requirements/runtime.txt requirements/tests.txt \
+		requirements/deploy.txt setup.py pyproject.toml
 	bash tools/setup_env.sh $(VENV)
 	touch $@
 
@@ -29,6 +31,9 @@ demo: $(STAMP)
 
 demo-seg: $(STAMP)
 	$(PY) tools/demo.py --task seg
+
+demo-cls: $(STAMP)
+	$(PY) tools/demo.py --task cls
 
 # The segmentation pair of both paper-demo targets: seeds 0-2, shared starts.
 PAPER_DEMO := $(PY) tools/paper/run_pairs.py --demo seg --seeds 0 1 2 \

@@ -3,37 +3,42 @@
 What ``make demo`` runs, offline, once per task:
 
 * ``--task det`` (default): Mask R-CNN, COCO box and mask AP;
-* ``--task seg``: Semantic FPN on the same images' label maps, mIoU.
+* ``--task seg``: Semantic FPN on the same images' label maps, mIoU;
+* ``--task cls``: MMPretrain's ImageClassifier with the authors' head on
+  one-shape images of ten kinds, top-1 and top-5 accuracy and the
+  confusion matrix.
 
 Each run:
 
-1. renders the shapes dataset (skipped when the same one is already there),
+1. renders the task's shapes dataset (skipped when the same one is already
+   there),
 2. trains the task's demo config from scratch with ``tools/train.py``,
 3. evaluates it with ``tools/test.py`` on the val split and paints its
-   predictions on the val images,
+   predictions on the val images (cls: draws the confusion matrix),
 4. plots the training losses and prints the metrics and where everything is.
 
 Usage::
 
-    python tools/demo.py [--task {det,seg}] [--config CONFIG]
+    python tools/demo.py [--task {cls,det,seg}] [--config CONFIG]
         [--data-root DIR] [--work-dir DIR] [--iters N] [--num-train N]
         [--num-val N]
 
 ``--config configs/demo/mask_rcnn_r50_shapes.py`` (or
-``fpn_r50_shapes_seg.py`` with ``--task seg``; with another ``--work-dir``)
-runs the plain ResNet-50 twin for comparison; ``--iters 2 --num-train 8
---num-val 2`` is the smoke test.
+``fpn_r50_shapes_seg.py`` with ``--task seg``, ``cls_r50_shapes.py`` with
+``--task cls``; with another ``--work-dir``) runs the plain ResNet-50 twin
+for comparison; ``--iters 2 --num-train 8 --num-val 2`` is the smoke test.
 """
 import argparse
 import os.path as osp
 import shutil
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from glob import glob
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 
-from rla_mm.demo.shapes import (ShapesConfig, annotation_path,
-                                background_only_miou, ensure_dataset)
+from rla_mm.demo import (CLASSES, DEMO_DATASETS, annotation_path,
+                        background_only_miou)
 from rla_mm.utils.runs import (Panel, latest_run_dir, loss_curves,
                                metrics_file, plot_panels, read_json_lines,
                                run_command, scalars_file, tool_command)
@@ -42,7 +47,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 class Task(NamedTuple):
-    """What differs between the detection and the segmentation demo."""
+    """What differs between the demos (their datasets: ``DEMO_DATASETS``)."""
     config: str
     work_dir: str
     metric: str
@@ -55,46 +60,61 @@ TASKS = {
     'seg': Task(
         osp.join(REPO_ROOT, 'configs', 'demo', 'fpn_rla_r50_shapes_seg.py'),
         'work_dirs/demo_seg', 'mIoU (%)'),
+    'cls': Task(
+        osp.join(REPO_ROOT, 'configs', 'demo', 'cls_rla_r50_shapes.py'),
+        'work_dirs/demo_cls', 'Accuracy (%)'),
 }
 COCO_TASKS = ('bbox', 'segm')
 # Columns of the AP table: header and suffix of CocoMetric's keys.
 AP_COLUMNS = (('AP', 'mAP'), ('AP50', 'mAP_50'), ('AP75', 'mAP_75'),
               ('APs', 'mAP_s'), ('APm', 'mAP_m'), ('APl', 'mAP_l'))
 IOU_COLUMNS = ('mIoU', 'mAcc', 'aAcc')
+# Accuracy's keys (topk=(1, 5)) and ConfusionMatrix's, as test.py logs them.
+TOPK = (1, 5)
+CONFUSION_KEY = 'confusion_matrix/result'
 SHOWN_PREDICTIONS = 4
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Train and evaluate an RLA-ResNet-50 Mask R-CNN (det) '
-        'or Semantic FPN (seg) on synthetic shapes, from scratch, on a CPU.')
+        description='Train and evaluate an RLA-ResNet-50 Mask R-CNN (det), '
+        'Semantic FPN (seg) or image classifier (cls) on synthetic shapes, '
+        'from scratch, on a CPU.')
     parser.add_argument('--task', choices=sorted(TASKS), default='det',
                         help='det: instance segmentation (COCO AP); seg: '
-                        'semantic segmentation (mIoU) (default: %(default)s)')
+                        'semantic segmentation (mIoU); cls: classification '
+                        '(top-1 and top-5 accuracy) (default: %(default)s)')
     parser.add_argument('--config',
                         help='demo config (default: the task\'s RLA config '
                         'in configs/demo/)')
-    parser.add_argument('--data-root', default='data/demo_shapes',
-                        help='where the dataset is written and read')
+    parser.add_argument('--data-root',
+                        help='where the dataset is written and read '
+                        '(default: data/demo_shapes, or data/demo_shapes_cls '
+                        'for cls)')
     parser.add_argument('--work-dir',
                         help='where logs, checkpoint and outputs go '
-                        '(default: work_dirs/demo, or work_dirs/demo_seg)')
+                        '(default: work_dirs/demo, work_dirs/demo_seg or '
+                        'work_dirs/demo_cls)')
     parser.add_argument('--iters', type=int,
                         help='training iterations (default: the config\'s)')
     parser.add_argument('--num-train', type=int,
-                        default=ShapesConfig.num_train,
-                        help='train images (default: %(default)s)')
-    parser.add_argument('--num-val', type=int, default=ShapesConfig.num_val,
-                        help='val images (default: %(default)s)')
+                        help='train images (default: 400, or 10000 for cls)')
+    parser.add_argument('--num-val', type=int,
+                        help='val images (default: 50, or 5000 for cls)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         metavar='KEY=VALUE',
                         help='config overrides for both training and '
                         'testing, as tools/train.py takes them, e.g. '
                         'model.backbone.base_channels=32')
     args = parser.parse_args()
-    task = TASKS[args.task]
+    task, dataset = TASKS[args.task], DEMO_DATASETS[args.task]
     args.config = args.config or task.config
     args.work_dir = args.work_dir or task.work_dir
+    args.data_root = args.data_root or dataset.root
+    if args.num_train is None:
+        args.num_train = dataset.defaults.num_train
+    if args.num_val is None:
+        args.num_val = dataset.defaults.num_val
     return args
 
 
@@ -160,6 +180,43 @@ def format_iou_table(metrics: Dict[str, float],
     return '\n'.join(lines)
 
 
+def format_accuracy_table(metrics: Dict[str, float],
+                          num_classes: int) -> str:
+    """Accuracy's top-1 and top-5 (percent), and those of a guess."""
+    lines = ['  ' + ''.join(f'{f"top-{k}":>8}' for k in TOPK),
+             '  ' + ''.join(f"{metrics[f'accuracy/top{k}']:8.2f}"
+                            for k in TOPK),
+             '  a guess: ' + ', '.join(
+                 f'top-{k} {100 * k / num_classes:.0f}' for k in TOPK)]
+    return '\n'.join(lines)
+
+
+def format_confusion_matrix(matrix: Sequence[Sequence[int]],
+                            classes: Sequence[str]) -> str:
+    """ConfusionMatrix's counts: a row per true class, a column per
+    predicted one, numbered as the rows."""
+    name_width = max(len(name) for name in classes) + 4
+    lines = [' ' * (name_width + 2) +
+             ''.join(f'{index:>6}' for index in range(len(classes)))]
+    for index, (name, row) in enumerate(zip(classes, matrix)):
+        lines.append(f'  {f"{index} {name}":<{name_width}}' +
+                     ''.join(f'{count:>6}' for count in row))
+    return '\n'.join(lines)
+
+
+def plot_confusion_matrix(matrix: Sequence[Sequence[int]],
+                          classes: Sequence[str], out_file: str) -> None:
+    """Draw the matrix with MMPretrain's ``ConfusionMatrix.plot``."""
+    import matplotlib.pyplot as plt
+    import torch
+    from mmpretrain.evaluation import ConfusionMatrix
+    fig = ConfusionMatrix.plot(
+        torch.tensor(matrix), include_values=True, classes=list(classes),
+        show=False)
+    fig.savefig(out_file, dpi=80, bbox_inches='tight')
+    plt.close(fig)
+
+
 def format_duration(seconds: float) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f'{minutes}m{seconds:02d}s' if minutes else f'{seconds}s'
@@ -185,29 +242,37 @@ def train(config: str, train_dir: str, data_root: str, task: str,
         return f.read().strip()
 
 
-def evaluate(config: str, checkpoint: str, test_dir: str, show_dir: str,
-             data_root: str, task: str, options: Sequence[str]) -> str:
-    """Evaluate with ``tools/test.py``; returns the metrics file's path."""
-    shutil.rmtree(show_dir, ignore_errors=True)
+def evaluate(config: str, checkpoint: str, test_dir: str,
+             show_dir: Optional[str], data_root: str, task: str,
+             options: Sequence[str]) -> str:
+    """Evaluate with ``tools/test.py``, painting the predictions into
+    ``show_dir`` unless it is None; returns the metrics file's path."""
+    show = []
+    if show_dir is not None:
+        shutil.rmtree(show_dir, ignore_errors=True)
+        show = ['--show-dir', show_dir]
     run_tool('test.py', [
-        config, checkpoint, '--work-dir', test_dir, '--show-dir', show_dir,
-        '--cfg-options', *data_options(data_root, task), *options
+        config, checkpoint, '--work-dir', test_dir, *show, '--cfg-options',
+        *data_options(data_root, task), *options
     ])
     return metrics_file(latest_run_dir(test_dir))
 
 
 def main() -> None:
     args = parse_args()
+    classify = args.task == 'cls'
     work_dir = osp.abspath(args.work_dir)
     train_dir = osp.join(work_dir, 'train')
-    show_dir = osp.join(work_dir, 'predictions')
+    # A classifier's predictions are read from the confusion matrix.
+    show_dir = None if classify else osp.join(work_dir, 'predictions')
     loss_curve = osp.join(work_dir, 'loss_curve.png')
     times: Dict[str, float] = {}
 
     with stage('[1/3] Dataset', times, 'data'):
-        data_cfg = ShapesConfig(
-            num_train=args.num_train, num_val=args.num_val)
-        written = ensure_dataset(args.data_root, data_cfg)
+        dataset = DEMO_DATASETS[args.task]
+        data_cfg = replace(dataset.defaults, num_train=args.num_train,
+                           num_val=args.num_val)
+        written = dataset.ensure(args.data_root, data_cfg)
         print(f"{'Wrote' if written else 'Reusing'} the shapes dataset in "
               f'{args.data_root}.')
     with stage('[2/3] Training from scratch (the log shows the ETA)', times,
@@ -223,13 +288,19 @@ def main() -> None:
         read_json_lines(scalars_file(latest_run_dir(train_dir))), loss_curve,
         f'{osp.basename(args.config)}: training losses')
     metrics = read_json_lines(metrics_path)[-1]
-    predictions = sorted(glob(osp.join(show_dir, '*.png')))
 
     stages = ', '.join(f'{k} {format_duration(v)}' for k, v in times.items())
     print(f'\nDemo finished in {format_duration(sum(times.values()))} '
           f'({stages}).')
     print(f'{TASKS[args.task].metric} on the {args.num_val} val images:')
-    if args.task == 'det':
+    if classify:
+        print(format_accuracy_table(metrics, len(CLASSES)))
+        print('Confusion matrix (rows: true class, columns: predicted):')
+        print(format_confusion_matrix(metrics[CONFUSION_KEY], CLASSES))
+        confusion_plot = osp.join(work_dir, 'confusion_matrix.png')
+        plot_confusion_matrix(metrics[CONFUSION_KEY], CLASSES,
+                              confusion_plot)
+    elif args.task == 'det':
         print(format_ap_table(metrics))
     else:
         print(format_iou_table(metrics, background_only_miou(args.data_root)))
@@ -237,6 +308,10 @@ def main() -> None:
     print(f'  checkpoint   {checkpoint}')
     print(f'  metrics      {metrics_path}')
     print(f'  loss curve   {loss_curve}')
+    if classify:
+        print(f'  confusion    {confusion_plot}')
+        return
+    predictions = sorted(glob(osp.join(show_dir, '*.png')))
     print(f'  predictions  {show_dir} ({len(predictions)} images), e.g.')
     for path in predictions[:SHOWN_PREDICTIONS]:
         print(f'               {path}')

@@ -2,7 +2,8 @@
 # Create (or complete) the project's virtual environment with the real
 # OpenMMLab stack: torch and torchvision, mmengine, mmcv built from source WITH
 # its compiled ops against that torch, mmdet, mmsegmentation, mmpretrain,
-# pycocotools, pytest, and rla_mm in editable mode.
+# pycocotools, pytest, MMDeploy with ONNX Runtime, and rla_mm in editable
+# mode.
 #
 # Usage: bash tools/setup_env.sh [VENV_DIR]        (default: .venv)
 #
@@ -44,7 +45,7 @@ fi
 PINS=("torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION")
 
 "${PIP[@]}" install -q "${PINS[@]}" -r "$ROOT/requirements/runtime.txt" \
-    -r "$ROOT/requirements/tests.txt"
+    -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/deploy.txt"
 
 # mmcv has no wheel on PyPI for recent torch: build it from source against the
 # installed torch, once per torch version, and record which torch it was
@@ -91,11 +92,13 @@ import mmcv, mmdet, mmengine, mmpretrain, mmseg, torch, torchvision
 from mmcv.ops import RoIAlign, nms  # noqa: F401  (needs the compiled mmcv._ext)
 import mmseg.models  # noqa: F401  (needs ftfy and regex)
 import mmpretrain.models  # noqa: F401
+import mmdeploy, onnxruntime  # noqa: F401,E401
 import rla_mm  # noqa: F401
 boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]])
 nms(boxes, torch.tensor([0.9, 0.8]), 0.5)  # runs a compiled op
 print(f"torch {torch.__version__} | torchvision {torchvision.__version__} | "
       f"mmengine {mmengine.__version__} | mmcv {mmcv.__version__} (ops OK) | "
       f"mmdet {mmdet.__version__} | mmseg {mmseg.__version__} | "
-      f"mmpretrain {mmpretrain.__version__}")
+      f"mmpretrain {mmpretrain.__version__} | mmdeploy {mmdeploy.__version__} "
+      f"| onnxruntime {onnxruntime.__version__}")
 PY

@@ -27,7 +27,9 @@ from rla_mm.utils.cli import (add_runner_arguments, apply_output,
                               config_from_args, enable_visualization,
                               export_local_rank, is_classifier_config,
                               shutdown_distributed, write_test_metrics_once)
-from rla_mm.utils.preflight import (find_missing_data_roots,
+from rla_mm.utils.preflight import (empty_image_folders_message,
+                                    find_empty_image_folders,
+                                    find_missing_data_roots,
                                     missing_data_message)
 
 
@@ -74,6 +76,9 @@ def main() -> None:
     missing_data = find_missing_data_roots(cfg, ['test_dataloader'])
     if missing_data:
         raise SystemExit(missing_data_message(missing_data))
+    empty = find_empty_image_folders(cfg, ['test_dataloader'])
+    if empty:
+        raise SystemExit(empty_image_folders_message(empty))
     # mmengine's load_from only warns about keys that do not fit.
     classifier = is_classifier_config(cfg)
     if not classifier:

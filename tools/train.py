@@ -22,7 +22,9 @@ from rla_mm.utils.cli import (add_runner_arguments, apply_resume,
                               build_runner, config_from_args, enable_amp,
                               enable_auto_scale_lr, export_local_rank,
                               shutdown_distributed)
-from rla_mm.utils.preflight import (find_missing_checkpoints,
+from rla_mm.utils.preflight import (empty_image_folders_message,
+                                    find_empty_image_folders,
+                                    find_missing_checkpoints,
                                     find_missing_data_roots,
                                     missing_checkpoints_message,
                                     missing_data_message)
@@ -73,6 +75,9 @@ def main() -> None:
     missing_data = find_missing_data_roots(cfg, loaders)
     if missing_data:
         raise SystemExit(missing_data_message(missing_data))
+    empty = find_empty_image_folders(cfg, loaders)
+    if empty:
+        raise SystemExit(empty_image_folders_message(empty))
     problem = unwritable_work_dir_message(cfg.work_dir)
     if problem is None and args.resume is not None:
         problem = damaged_resume_message(

@@ -4,7 +4,9 @@ segmentation.
 The demos train a detector and a segmentor in minutes on a CPU, offline, so
 they need data that is small, quick to learn and still a real task: circles,
 triangles, squares and stars of varied sizes, rotations and colours, partly
-occluding each other, on textured and noisy backgrounds.
+occluding each other, on textured and noisy backgrounds. The
+classification demo (:mod:`.shapes_cls`) draws one shape per image from
+these four and the six of ``EXTRA_SHAPES``.
 
 Every shape is a polygon (a circle is a 48-gon), rasterised by pycocotools,
 the rasteriser COCO evaluation uses, so the annotations are exact at the
@@ -111,7 +113,8 @@ class Shape:
     """One painted shape.
 
     Attributes:
-        category (int): Index into ``CATEGORIES``.
+        category (int): Index into the categories it was drawn from
+            (``CATEGORIES`` unless ``sample_shapes`` was given others).
         outline (Polygon): The outline.
         colour (tuple[float, float, float]): RGB fill.
         mask (np.ndarray): (size, size) bool, the pixels of the outline.
@@ -134,12 +137,68 @@ def regular_polygon(center: Sequence[float], radius: float, num: int,
                      center[1] + radius * np.sin(theta)], axis=1)
 
 
+def _unit_outline(vertices: Sequence[Sequence[float]]) -> Polygon:
+    """``vertices`` scaled so that the farthest is 1 from the origin."""
+    outline = np.asarray(vertices, np.float64)
+    return outline / np.linalg.norm(outline, axis=1).max()
+
+
+def _arc(center_x: float, radius: float, start: float, stop: float,
+         num: int) -> Polygon:
+    """``num`` points of a circle around (center_x, 0), start to stop."""
+    theta = np.linspace(start, stop, num)
+    return np.stack([center_x + radius * np.cos(theta),
+                     radius * np.sin(theta)], axis=1)
+
+
+def _crescent() -> Polygon:
+    """The unit disc minus a disc of radius 0.8 shifted right by 0.45."""
+    inner_radius, shift = 0.8, 0.45
+    # Where the two circles meet: x, then its angle on each circle.
+    x = (1 - inner_radius**2 + shift**2) / (2 * shift)
+    y = np.sqrt(1 - x**2)
+    outer = np.arctan2(y, x)
+    inner = np.arctan2(y, x - shift)
+    return np.concatenate([
+        _arc(0, 1, outer, 2 * np.pi - outer, 32),
+        _arc(shift, inner_radius, 2 * np.pi - inner, inner, 24)[1:-1]
+    ])
+
+
+def _heart() -> Polygon:
+    theta = np.linspace(0, 2 * np.pi, CIRCLE_VERTICES, endpoint=False)
+    x = 16 * np.sin(theta)**3
+    y = 13 * np.cos(theta) - 5 * np.cos(2 * theta) - 2 * np.cos(
+        3 * theta) - np.cos(4 * theta)
+    outline = np.stack([x, y], axis=1)
+    # Centred on its bounding box, so that it fits in its circumradius.
+    return outline - (outline.max(0) + outline.min(0)) / 2
+
+
+# Shapes of the classification demo besides CATEGORIES: unit outlines,
+# centred, their farthest vertex at 1 (a circumradius of 1).
+EXTRA_SHAPES: Dict[str, Polygon] = {
+    'arrow': _unit_outline([(-1, -0.2), (0.1, -0.2), (0.1, -0.55), (1, 0),
+                            (0.1, 0.55), (0.1, 0.2), (-1, 0.2)]),
+    'crescent': _unit_outline(_crescent()),
+    'cross': _unit_outline([(1, -0.3), (1, 0.3), (0.3, 0.3), (0.3, 1),
+                            (-0.3, 1), (-0.3, 0.3), (-1, 0.3), (-1, -0.3),
+                            (-0.3, -0.3), (-0.3, -1), (0.3, -1),
+                            (0.3, -0.3)]),
+    'heart': _unit_outline(_heart()),
+    'rectangle': _unit_outline([(1, 0.5), (-1, 0.5), (-1, -0.5), (1, -0.5)]),
+    'semicircle': _unit_outline(_arc(0, 1, 0, np.pi, CIRCLE_VERTICES // 2)),
+}
+SHAPE_KINDS: Tuple[str, ...] = CATEGORIES + tuple(EXTRA_SHAPES)
+
+
 def shape_geometry(category: str, center: Sequence[float], radius: float,
                    angle: float) -> Polygon:
     """Outline of a shape.
 
     Args:
-        category (str): One of ``CATEGORIES``.
+        category (str): One of ``SHAPE_KINDS``: ``CATEGORIES`` or a name of
+            ``EXTRA_SHAPES``.
         center (Sequence[float]): (x, y) of the centre.
         radius (float): Circumradius.
         angle (float): Rotation in radians.
@@ -152,10 +211,14 @@ def shape_geometry(category: str, center: Sequence[float], radius: float,
         inner = regular_polygon(center, radius * STAR_INNER_RATIO, 5,
                                 angle + np.pi / 5)
         return np.stack([outer, inner], axis=1).reshape(-1, 2)
+    if category in EXTRA_SHAPES:
+        cos, sin = np.cos(angle), np.sin(angle)
+        rotation = np.array([[cos, sin], [-sin, cos]])
+        return np.asarray(center) + radius * EXTRA_SHAPES[category] @ rotation
     num = {'circle': CIRCLE_VERTICES, 'triangle': 3, 'square': 4}
     if category not in num:
         raise ValueError(f'unknown shape {category!r}; choose from '
-                         f'{CATEGORIES}.')
+                         f'{SHAPE_KINDS}.')
     return regular_polygon(center, radius, num[category], angle)
 
 
@@ -234,8 +297,16 @@ def _sample_colour(rng: np.random.Generator, avoid: List[np.ndarray]
 
 
 def sample_shapes(rng: np.random.Generator, cfg: ShapesConfig,
-                  background_colour: np.ndarray) -> List[Shape]:
+                  background_colour: np.ndarray,
+                  categories: Sequence[str] = CATEGORIES) -> List[Shape]:
     """Place shapes one over the other, keeping each one visible enough.
+
+    Args:
+        rng (np.random.Generator): The image's generator.
+        cfg (ShapesConfig): Dataset parameters.
+        background_colour (np.ndarray): Mean RGB of the background.
+        categories (Sequence[str]): The shapes to draw from, each of
+            ``SHAPE_KINDS``; a shape's ``category`` indexes into it.
 
     Returns:
         list[Shape]: In painting order, each with its visible mask.
@@ -245,10 +316,10 @@ def sample_shapes(rng: np.random.Generator, cfg: ShapesConfig,
     shapes: List[Shape] = []
     for _ in range(target):
         for _ in range(PLACEMENT_TRIES):
-            category = int(rng.integers(len(CATEGORIES)))
+            category = int(rng.integers(len(categories)))
             radius = rng.uniform(cfg.min_radius, cfg.max_radius) * size
             center = rng.uniform(radius, size - radius, size=2)
-            outline = shape_geometry(CATEGORIES[category], center, radius,
+            outline = shape_geometry(categories[category], center, radius,
                                      rng.uniform(0, 2 * np.pi))
             mask = rasterize(outline, size)
             left = [s.visible & ~mask for s in shapes]
@@ -267,16 +338,19 @@ def sample_shapes(rng: np.random.Generator, cfg: ShapesConfig,
     return shapes
 
 
-def render_image(rng: np.random.Generator,
-                 cfg: ShapesConfig) -> Tuple[np.ndarray, List[Shape]]:
-    """Draw one image and its shapes.
+def render_image(rng: np.random.Generator, cfg: ShapesConfig,
+                 categories: Sequence[str] = CATEGORIES
+                 ) -> Tuple[np.ndarray, List[Shape]]:
+    """Draw one image and its shapes, of ``categories`` (see
+    ``sample_shapes``).
 
     Returns:
         tuple[np.ndarray, list[Shape]]: (size, size, 3) uint8 RGB image and
         its shapes in painting order.
     """
     image = render_background(rng, cfg.image_size)
-    shapes = sample_shapes(rng, cfg, image.reshape(-1, 3).mean(0))
+    shapes = sample_shapes(rng, cfg, image.reshape(-1, 3).mean(0),
+                           categories)
     for shape in shapes:
         paint(image, shape.outline, shape.colour)
     image += rng.normal(0, cfg.noise_std, size=image.shape)

@@ -24,7 +24,7 @@ class Metric:
         name (str): Column header, and the metric's name in
             ``configs/metafile.yml``, e.g. ``'box AP'``.
         scale (float): Factor to percent: ``CocoMetric`` logs fractions,
-            ``IoUMetric`` and ``Top1Accuracy`` percent.
+            ``IoUMetric`` and MMPretrain's ``Accuracy`` percent.
         decimals (int): Digits after the point when shown.
     """
     key: str

@@ -6,18 +6,20 @@ the second part. With coupled initial weights (common random numbers), both
 twins start from one draw: the RLA twin takes every tensor the baseline has
 from the baseline's initialization with the same seed, and keeps its own
 draw only for what RLA adds (the convs and norms of the hidden state, and
-the hidden-state input channels of each block's ``conv1``). Training
-draws (dropout masks, flips) are made common as well: both twins re-seed
-right before their first iteration (``rla_mm.engine.SharedStartHook``,
-which also loads the weights written here).
+the hidden-state input channels of each block's ``conv1`` and of a
+classifier's fc, which also reads the pooled ``h``). Training draws
+(dropout masks, flips) are made common as well: both twins re-seed right
+before their first iteration (``rla_mm.engine.SharedStartHook``, which also
+loads the weights written here).
 
 Neither twin's initialization changes in distribution, as long as each
-shared tensor is drawn from the same distribution in both twins: mmdet's
-and mmseg's ResNet and ``RLAResNet`` draw convs from a Kaiming normal in
+shared tensor is drawn from the same distribution in both twins: the
+codebases' ResNets and ``RLAResNet`` draw convs from a Kaiming normal in
 ``fan_out`` mode, which does not depend on a conv's input channels (the
-one shape that differs), and the necks and heads are the same modules. So
-the expected paired delta stays what it is, and only its spread over seeds
-can change. ``tests/test_paper/test_coupling.py`` checks both.
+one shape that differs), and the necks and heads are the same modules
+(MMPretrain's ``LinearClsHead`` draws its fc from N(0, 0.01), whatever its
+inputs). So the expected paired delta stays what it is, and only its spread
+over seeds can change. ``tests/test_paper/test_coupling.py`` checks both.
 """
 import logging
 import re
@@ -51,9 +53,10 @@ def rla_key(key: str) -> str:
     return BACKBONE + rest
 
 
-def _is_wider_conv(own: Tensor, shared: Tensor) -> bool:
-    """Whether ``own`` is the conv weight ``shared`` with more inputs."""
-    return (own.dim() == 4 and shared.dim() == 4
+def _is_wider_input(own: Tensor, shared: Tensor) -> bool:
+    """Whether ``own`` is the conv or linear weight ``shared`` with more
+    inputs."""
+    return (own.dim() == shared.dim() and own.dim() in (2, 4)
             and own.shape[0] == shared.shape[0]
             and own.shape[2:] == shared.shape[2:]
             and own.shape[1] > shared.shape[1])
@@ -66,7 +69,8 @@ def couple_state_dicts(baseline: Mapping[str, Tensor],
     A block's ``conv1`` reads ``cat([x, h])``, so its weight is
     (C_out, C_in + k, 1, 1) where the baseline's is (C_out, C_in, 1, 1): its
     first C_in input channels take the baseline's weight, the k channels of
-    ``h`` keep the RLA twin's own draw.
+    ``h`` keep the RLA twin's own draw. So does a classifier's fc, which
+    reads the pooled ``h`` after the pooled features (``RLAClsNeck``).
 
     Args:
         baseline (Mapping[str, Tensor]): The baseline model's state dict.
@@ -92,7 +96,7 @@ def couple_state_dicts(baseline: Mapping[str, Tensor],
                 f'backbone, so their initial weights cannot be shared.')
         if own.shape == value.shape:
             coupled[target] = value.clone()
-        elif _is_wider_conv(own, value):
+        elif _is_wider_input(own, value):
             own[:, :value.shape[1]] = value
         else:
             raise ValueError(

@@ -14,7 +14,7 @@ import os
 import os.path as osp
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -22,6 +22,7 @@ from mmengine.config import Config, DictAction
 
 from ..demo.shapes import (ShapesConfig, annotation_path, ensure_dataset,
                            generator_info)
+from ..demo.shapes_cls import CLS_SHAPES, ensure_cls_dataset
 from ..utils.codebases import read_config
 from ..utils.preflight import (find_missing_checkpoints,
                                missing_checkpoints_message)
@@ -523,11 +524,11 @@ def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
     """Write the shapes dataset if needed; return the options that use it.
 
     Args:
-        data_root (str): The dataset's folder (detection and segmentation).
+        data_root (str): The dataset's folder.
         images (tuple[int, int], optional): Train and val images where not
             the defaults: the demos' train split and ``DEMO_VAL_IMAGES``
-            val images for detection and segmentation, the config's own
-            for classification.
+            val images for detection and segmentation, the classification
+            demo's splits (``CLS_SHAPES``) for classification.
         task (str): The demo pair's task, e.g. ``DETECTION``.
         work_dir (str): The kit's work dir, pinned to the dataset
             (``pin_demo_data``).
@@ -538,31 +539,27 @@ def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
 
     Returns:
         list[str]: ``--cfg-options`` that point every dataloader (and the
-        COCO evaluators of a detection pair) at ``data_root``; for
-        classification, whose datasets render their images in memory, the
-        split sizes of ``images``.
+        COCO evaluators of a detection pair) at ``data_root``.
 
     Raises:
         ValueError: If ``work_dir`` holds runs on another shapes dataset.
     """
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    if task == CLASSIFICATION:
-        if images is None:
-            return []
-        num_train, num_val = images
-        return [f'{loaders[0]}.dataset.num_images={num_train}'] + [
-            f'{loader}.dataset.num_images={num_val}' for loader in loaders[1:]
-        ]
     root = osp.abspath(data_root)
-    shapes = dict(num_val=DEMO_VAL_IMAGES) if images is None else dict(
-        num_train=images[0], num_val=images[1])
+    if task == CLASSIFICATION:
+        defaults, ensure, shapes = CLS_SHAPES, ensure_cls_dataset, {}
+    else:
+        defaults, ensure = ShapesConfig(), ensure_dataset
+        shapes = dict(num_val=DEMO_VAL_IMAGES)
+    if images is not None:
+        shapes = dict(num_train=images[0], num_val=images[1])
     if radius is not None:
         shapes.update(min_radius=radius[0], max_radius=radius[1])
-    cfg = ShapesConfig(**shapes)
+    cfg = replace(defaults, **shapes)
     pin_demo_data(work_dir, cfg, dry_run)
     if dry_run:
         print(f'# would write the shapes dataset to {root} if missing')
-    elif ensure_dataset(root, cfg):
+    elif ensure(root, cfg):
         print(f'Wrote the shapes dataset to {root}.')
     options = [f'{loader}.dataset.data_root={root}' for loader in loaders]
     if task == DETECTION:

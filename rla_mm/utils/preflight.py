@@ -4,9 +4,11 @@ A missing pretrained file otherwise surfaces only after the datasets, the
 model and the optimizer are built, as a ``FileNotFoundError`` deep inside
 mmengine's weight initialization.
 """
+import os
 import os.path as osp
 import re
-from typing import Any, Iterator, List, NamedTuple, Sequence, Tuple
+from typing import (Any, Iterator, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 from .checkpoint import is_pretrained_cfg
 
@@ -191,6 +193,73 @@ def find_missing_data_roots(cfg: Any,
             if root and is_local_path(root) and not osp.isdir(root):
                 missing.append((f'{key}.data_root', root))
     return missing
+
+
+# MMPretrain's datasets that read class folders of images when they have
+# no ann_file, and the extensions they take by default.
+IMAGE_FOLDER_DATASETS = ('CustomDataset', 'ImageNet',
+                         'mmpretrain.CustomDataset', 'mmpretrain.ImageNet')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif')
+
+
+def _image_folder(dataset: Any) -> Optional[str]:
+    """The class-folder root an MMPretrain dataset config reads, if any."""
+    if not isinstance(dataset, dict) or dataset.get('ann_file') or \
+            dataset.get('type') not in IMAGE_FOLDER_DATASETS:
+        return None
+    prefix = dataset.get('data_prefix') or dataset.get('split') or ''
+    if isinstance(prefix, dict):
+        prefix = prefix.get('img_path', '')
+    root = dataset.get('data_root') or ''
+    if not is_local_path(root) or not osp.isdir(root):
+        return None  # a missing data_root is find_missing_data_roots' job
+    if dataset.get('type', '').endswith('ImageNet') and osp.isfile(
+            osp.join(root, 'meta', f'{dataset.get("split")}.txt')):
+        return None  # listed in meta/<split>.txt: an ann_file after all
+    return osp.join(root, prefix)
+
+
+def find_empty_image_folders(cfg: Any, loaders: Sequence[str]
+                             ) -> List[Tuple[str, str, str]]:
+    """Class-folder datasets of ``loaders`` whose folder is missing or holds
+    no images.
+
+    MMPretrain's ``CustomDataset`` (and ``ImageNet``) without an
+    ``ann_file`` read ``data_root/data_prefix/<class>/<image>``; a missing
+    or empty folder otherwise ends in a traceback from inside it.
+
+    Returns:
+        list[tuple[str, str, str]]: ``(config key, folder, what is wrong)``.
+    """
+    problems = []
+    for loader in loaders:
+        for dataset, key in leaf_datasets(
+                (cfg.get(loader) or {}).get('dataset'), f'{loader}.dataset'):
+            folder = _image_folder(dataset)
+            if folder is None:
+                continue
+            if not osp.isdir(folder):
+                problems.append((f'{key}.data_prefix', folder,
+                                 'does not exist'))
+            elif not any(name.lower().endswith(IMAGE_EXTENSIONS)
+                         for _, _, names in os.walk(folder)
+                         for name in names):
+                problems.append((f'{key}.data_prefix', folder,
+                                 'holds no images'))
+    return problems
+
+
+def empty_image_folders_message(problems: List[Tuple[str, str, str]]
+                                ) -> str:
+    """What to tell the user about ``find_empty_image_folders``' result."""
+    lines = ['Image folders without images:']
+    lines += [f'  {folder} {what}  (config key {key})'
+              for key, folder, what in problems]
+    lines.append(
+        'A class-folder dataset reads FOLDER/<class name>/<image> (.jpg, '
+        '.png, ...): put the images there, or set the key above to the '
+        'folder that holds them, or give an ann_file.')
+    return '\n'.join(lines)
 
 
 def missing_data_message(missing: List[Tuple[str, str]]) -> str:

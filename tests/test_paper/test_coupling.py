@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from rla_mm.engine import SharedStartHook
 from rla_mm.paper.coupling import (coupled_initial_states, couple_state_dicts,
                                    initial_state_dict, rla_key)
-from rla_mm.utils.codebases import build_in_scope, read_config
+from rla_mm.utils.codebases import build_in_scope, config_scope, read_config
 from rla_mm.utils.runs import REPO_ROOT
 
 DEMO = Path(REPO_ROOT) / 'configs' / 'demo'
@@ -44,12 +44,14 @@ def test_couple_state_dicts_shares_the_baseline_tensors():
         'backbone.layer1.0.conv1.weight': torch.randn(4, 6, 1, 1),
         'backbone.layer1.0.bn1.weight': torch.randn(4),
         'head.weight': torch.randn(3, 4),
+        'cls_head.fc.weight': torch.randn(3, 4),
     }
     rla = {
         'backbone.stages.0.0.conv1.weight': torch.randn(4, 6 + 2, 1, 1),
         'backbone.stages.0.0.bn1.weight': torch.randn(4),
         'backbone.recurrent_convs.0.weight': torch.randn(2, 2, 3, 3),
         'head.weight': torch.randn(3, 4),
+        'cls_head.fc.weight': torch.randn(3, 4 + 2),
     }
     rla_before = {k: v.clone() for k, v in rla.items()}
     coupled = couple_state_dicts(baseline, rla)
@@ -64,6 +66,10 @@ def test_couple_state_dicts_shares_the_baseline_tensors():
     assert torch.equal(coupled['backbone.stages.0.0.bn1.weight'],
                        baseline['backbone.layer1.0.bn1.weight'])
     assert torch.equal(coupled['head.weight'], baseline['head.weight'])
+    # So does a classifier's fc, which reads the pooled h after x.
+    fc = coupled['cls_head.fc.weight']
+    assert torch.equal(fc[:, :4], baseline['cls_head.fc.weight'])
+    assert torch.equal(fc[:, 4:], rla['cls_head.fc.weight'][:, 4:])
     assert torch.equal(coupled['backbone.recurrent_convs.0.weight'],
                        rla['backbone.recurrent_convs.0.weight'])
     # The inputs are left as they were.
@@ -75,9 +81,11 @@ def test_couple_state_dicts_shares_the_baseline_tensors():
 @pytest.mark.parametrize('baseline, rla, message', [
     ({'head.weight': torch.zeros(3)}, {'head.bias': torch.zeros(3)},
      'no counterpart head.weight'),
-    ({'head.weight': torch.zeros(3, 4)}, {'head.weight': torch.zeros(3, 5)},
+    ({'head.weight': torch.zeros(3, 4)}, {'head.weight': torch.zeros(4, 4)},
      'is (3, 4) but'),
-    # More input channels is only a conv's h channels, not fewer.
+    ({'head.weight': torch.zeros(3, 4)},
+     {'head.weight': torch.zeros(3, 5, 1, 1)}, 'is (3, 4) but'),
+    # More input channels is only the h channels, not fewer.
     ({'backbone.conv1.weight': torch.zeros(4, 6, 1, 1)},
      {'backbone.conv1.weight': torch.zeros(4, 5, 1, 1)}, 'is (4, 6, 1, 1)'),
 ])
@@ -154,16 +162,23 @@ def test_sharing_keeps_each_twins_initial_distribution(demo_pair):
 
 def test_the_classification_twins_start_as_one_function():
     """With the last norm of every block at zero (``zero_init_residual``),
-    the hidden state changes no output at the start: coupled, the twins
-    compute the same logits; each with its own draw, they do not."""
+    the hidden state changes no feature at the start: it reaches the logits
+    only through the fc's weights on the pooled ``h``, the RLA twin's own
+    draw. Coupled, and with those weights zeroed, the twins compute the
+    same logits; each with its own draw, they do not."""
     baseline_cfg, rla_cfg = demo_configs('cls')
     states = coupled_initial_states(baseline_cfg, rla_cfg, 0)
+    own = initial_state_dict(rla_cfg, 0)
+    features = states['baseline']['head.fc.weight'].shape[1]
+    for state in (states['rla'], own):
+        assert state['head.fc.weight'].shape[1] == features + 32
+        state['head.fc.weight'][:, features:] = 0
     images = torch.randn(4, 3, 32, 32)
     logits = {}
     for name, cfg, state in (('baseline', baseline_cfg, states['baseline']),
                              ('rla', rla_cfg, states['rla']),
-                             ('own', rla_cfg, initial_state_dict(rla_cfg, 0))):
-        model = build_in_scope(cfg.model, 'mmdet')
+                             ('own', rla_cfg, own)):
+        model = build_in_scope(cfg.model, config_scope(cfg))
         model.load_state_dict(state)
         with torch.no_grad():
             logits[name] = model(images, mode='tensor')

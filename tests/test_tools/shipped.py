@@ -8,6 +8,7 @@ and widths shrink (the checks are plumbing), and the CPU gets BN for SyncBN
 and the gloo backend.
 """
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional
 
@@ -15,6 +16,7 @@ from mmdet.datasets import CocoDataset
 from PIL import Image
 
 from rla_mm.demo.shapes import ShapesConfig, write_dataset
+from rla_mm.demo.shapes_cls import CLS_SHAPES, write_cls_dataset
 
 from .tool_helpers import _OBJECTS, _render
 
@@ -99,6 +101,31 @@ def write_demo_shapes(root: Path) -> Path:
     """The demo's shapes dataset, 4 train and 2 val images of 64 pixels."""
     write_dataset(
         str(root), ShapesConfig(num_train=4, num_val=2, image_size=64))
+    return root
+
+
+def write_imagenet(root: Path) -> Path:
+    """4 images per split in MMPretrain's ImageNet layout (images listed
+    with their labels in ``meta/<split>.txt``), labelled by their first
+    object: 0 and 1 of ImageNet's 1000 classes."""
+    (root / 'meta').mkdir(parents=True)
+    for split in ('train', 'val'):
+        (root / split).mkdir()
+        lines = []
+        for index, objects in enumerate(_OBJECTS, start=1):
+            pixels, _ = _render(objects)
+            name = f'{split}_{index:08d}.JPEG'
+            Image.fromarray(pixels).save(root / split / name, format='JPEG')
+            lines.append(f'{name} {objects[0][0]}')
+        (root / 'meta' / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+    return root
+
+
+def write_demo_shapes_cls(root: Path) -> Path:
+    """The classification demo's class folders, 10 train and 10 val images
+    (one of each class)."""
+    write_cls_dataset(str(root),
+                      replace(CLS_SHAPES, num_train=10, num_val=10))
     return root
 
 
@@ -188,13 +215,15 @@ DATASETS: Dict[str, Dataset] = {
     'cityscapes': Dataset(write_cityscapes),
     'shapes': Dataset(write_demo_shapes, 'annotations/instances_val.json'),
     'shapes_seg': Dataset(write_demo_shapes),
+    'shapes_cls': Dataset(write_demo_shapes_cls),
+    'imagenet': Dataset(write_imagenet),
 }
 
 
 class Shipped(NamedTuple):
     """A shipped config, the tiny dataset it reads and what shrinks it."""
     config: str
-    dataset: Optional[str]  # a key of DATASETS; None: rendered in memory
+    dataset: Optional[str]  # a key of DATASETS; None: no files
     options: List[str]  # without the data root (see ``options_for``)
     metric: str  # a key of the test metrics
 
@@ -251,14 +280,27 @@ SHIPPED: Dict[str, Shipped] = {
             _BACKBONE + _NARROW_NECK + _ITERS + _loaders(batch_size=2),
             'mIoU'),
     'demo_cls':
-    Shipped('configs/demo/cls_rla_r50_shapes.py', None,
-            _BACKBONE + ['model.in_channels=256'] + _ITERS +
-            _loaders(batch_size=4) + [
-                'train_dataloader.dataset.num_images=16',
-                'val_dataloader.dataset.num_images=8',
-                'test_dataloader.dataset.num_images=8'
-            ], 'accuracy/top1'),
+    # The head reads 8 * 32 + 32 features.
+    Shipped('configs/demo/cls_rla_r50_shapes.py', 'shapes_cls',
+            _BACKBONE + ['model.head.in_channels=288'] + _ITERS +
+            _loaders(batch_size=4), 'accuracy/top1'),
 }
+
+
+# The ImageNet classifiers at 32 pixels: RandomResizedCrop to train, resize
+# and centre crop to test; the head reads 8 * 32 + 32 features.
+_IMAGENET = _BACKBONE + [
+    'model.head.in_channels=288',
+    'train_dataloader.dataset.pipeline.1.scale=32',
+    'val_dataloader.dataset.pipeline.1.scale=36',
+    'val_dataloader.dataset.pipeline.2.crop_size=32',
+    'test_dataloader.dataset.pipeline.1.scale=36',
+    'test_dataloader.dataset.pipeline.2.crop_size=32',
+    'train_cfg.max_epochs=2', 'default_hooks.logger.interval=1'
+] + _loaders(batch_size=2, num_workers=0, persistent_workers=False)
+
+SHIPPED['imagenet'] = Shipped('configs/imagenet/rla_r50_8xb32_in1k.py',
+                              'imagenet', _IMAGENET, 'accuracy/top1')
 
 
 def options_for(shipped: Shipped, data_root: Optional[Path]) -> List[str]:

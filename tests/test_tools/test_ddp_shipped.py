@@ -118,7 +118,8 @@ def _losses(work_dir: Path) -> Dict[int, float]:
     }
 
 
-def test_ddp_resume_at_another_world_size_warns(ddp_trained, tmp_path: Path):
+def test_ddp_resume_at_another_world_size_warns(tiny_data, ddp_trained,
+                                                tmp_path: Path):
     """The classification demo's checkpoint of 2 processes resumed by 1:
     the RNG states cannot be handed out, which the log says, and training
     goes on."""
@@ -128,7 +129,8 @@ def test_ddp_resume_at_another_world_size_warns(ddp_trained, tmp_path: Path):
     proc = run_tool([
         'python', TOOLS / 'train.py', REPO_ROOT / shipped.config,
         '--work-dir', work_dir, '--resume', '--cfg-options',
-        *options_for(shipped, None), 'train_cfg.max_iters=6'
+        *options_for(shipped, tiny_data(shipped.dataset)),
+        'train_cfg.max_iters=6'
     ], cwd=tmp_path, timeout=TIMEOUT)
     assert 'RNG states were saved by 2 processes but 1 resume' in (
         proc.stdout + proc.stderr)

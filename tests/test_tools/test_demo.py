@@ -1,6 +1,9 @@
 import os.path as osp
+from dataclasses import replace
 
 from rla_mm.demo.shapes import annotation_path
+from rla_mm.demo.shapes_cls import (CLASSES, CLS_SHAPES,
+                                    read_cls_generator_config)
 
 from .tool_helpers import TOOLS, run_tool
 
@@ -44,3 +47,38 @@ def test_segmentation_demo_smoke(tmp_path):
     for row in ('mIoU', 'mAcc', 'aAcc', 'background everywhere',
                 'predictions'):
         assert row in summary
+
+
+def test_classification_demo_smoke(tmp_path):
+    """The classification demo at a toy size: its class folders, mmpretrain's
+    ImageClassifier with the authors' head trained and tested through
+    tools/train.py and tools/test.py, top-1 and top-5 accuracy and the
+    confusion matrix, printed and drawn."""
+    data_root, work_dir = tmp_path / 'data', tmp_path / 'work'
+    result = run_tool([
+        'python', TOOLS / 'demo.py', '--task', 'cls', '--iters', '2',
+        '--num-train', '8', '--num-val', '20', '--data-root', data_root,
+        '--work-dir', work_dir, '--cfg-options',
+        'model.backbone.base_channels=8', 'model.head.in_channels=288',
+        'train_dataloader.batch_size=4'
+    ], cwd=tmp_path, timeout=600)
+    assert read_cls_generator_config(str(data_root)) == replace(
+        CLS_SHAPES, num_train=8, num_val=20)
+    assert (work_dir / 'loss_curve.png').stat().st_size > 0
+    assert (work_dir / 'confusion_matrix.png').stat().st_size > 0
+    summary = result.stdout[result.stdout.index('Demo finished'):]
+    lines = summary.splitlines()
+    header = lines.index('Accuracy (%) on the 20 val images:')
+    assert lines[header + 1].split() == ['top-1', 'top-5']
+    top1, top5 = map(float, lines[header + 2].split())
+    # 20 images: multiples of 5 percent.
+    assert top1 % 5 == 0 and top5 % 5 == 0 and top1 <= top5
+    start = lines.index(
+        'Confusion matrix (rows: true class, columns: predicted):')
+    rows = lines[start + 2:start + 2 + len(CLASSES)]
+    counts = [[int(c) for c in row.split()[2:]] for row in rows]
+    assert [row.split()[1] for row in rows] == list(CLASSES)
+    # Two val images of each class; the diagonal is top-1.
+    assert [sum(row) for row in counts] == [2] * len(CLASSES)
+    assert sum(counts[i][i] for i in range(len(CLASSES))) == top1 / 5
+    assert 'confusion' in summary

@@ -174,3 +174,28 @@ def test_train_tool_names_the_missing_imagenet_folder(tmp_path):
         in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert not (tmp_path / 'work_dirs').exists()
+
+
+@pytest.mark.parametrize('layout', ['no train folder', 'empty classes'])
+def test_train_tool_names_an_image_folder_without_images(tmp_path, layout):
+    """The classification demo config on a data root whose train folder is
+    missing, or whose class folders hold no image: a message naming the
+    folder and the key, before anything is built."""
+    root = tmp_path / 'shapes_cls'
+    (root / 'val' / 'circle').mkdir(parents=True)
+    (root / 'val' / 'circle' / '0.png').write_bytes(b'')
+    if layout == 'empty classes':
+        (root / 'train' / 'circle').mkdir(parents=True)
+        (root / 'train' / 'circle' / 'notes.txt').write_text('')
+    proc = subprocess.run(
+        [sys.executable, f'{TOOLS_DIR}/train.py',
+         f'{TOOLS_DIR}/../configs/demo/cls_rla_r50_shapes.py',
+         '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+         f'val_dataloader.dataset.data_root={root}'],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode != 0
+    what = 'does not exist' if layout == 'no train folder' else \
+        'holds no images'
+    assert f'{root / "train"} {what}' in proc.stderr
+    assert 'train_dataloader.dataset.data_prefix' in proc.stderr
+    assert 'Traceback' not in proc.stderr

@@ -49,6 +49,9 @@ from rla_mm.paper.metafile import read_model_index
 from rla_mm.utils.runs import REPO_ROOT
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+# The demo pairs' datasets: the seg and det pairs share one.
+SHAPES_DATA_ROOT = 'data/demo_shapes_pairs'
+CLS_DATA_ROOT = 'data/demo_shapes_cls_pairs'
 MODEL_INDEX = osp.join(REPO_ROOT, 'model-index.yml')
 
 
@@ -115,14 +118,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'FPN R-50, the default), det (Mask R-CNN R-50) or cls (R-50 '
         'classifying one-shape 32x32 images)')
     parser.add_argument(
-        '--demo-data-root', default='data/demo_shapes_pairs',
-        help='shapes dataset folder of seg and det (default: %(default)s; '
-        'cls renders its images in memory)')
+        '--demo-data-root',
+        help=f'shapes dataset folder (default: {SHAPES_DATA_ROOT}, or '
+        f'{CLS_DATA_ROOT} for cls)')
     parser.add_argument(
         '--demo-images', nargs=2, type=int, metavar=('TRAIN', 'VAL'),
         default=None, help='images to generate per split (default: for seg '
         f'and det the demos\' train split and {DEMO_VAL_IMAGES} val images, '
-        'where the demos score on 50; for cls the config\'s)')
+        'where the demos score on 50; for cls the demo\'s)')
     parser.add_argument(
         '--demo-radius', nargs=2, type=float, metavar=('MIN', 'MAX'),
         default=None, help='smallest and largest shape circumradius of the '
@@ -149,7 +152,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         if not args.demo or DEMOS[args.demo].task == CLASSIFICATION:
             parser.error('--demo-radius sets the shapes of the seg and det '
                          'demo dataset; the cls pair renders its own (its '
-                         'radius is set in its config).')
+                         'radius is set in rla_mm/demo/shapes_cls.py).')
         try:
             ShapesConfig(min_radius=args.demo_radius[0],
                          max_radius=args.demo_radius[1])
@@ -176,6 +179,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.work_dir is None:
         args.work_dir = osp.join(
             'work_dirs', 'paper_pairs_demo' if args.demo else 'paper_pairs')
+    if args.demo_data_root is None:
+        args.demo_data_root = (
+            CLS_DATA_ROOT if args.demo and
+            DEMOS[args.demo].task == CLASSIFICATION else SHAPES_DATA_ROOT)
     return args
 
 

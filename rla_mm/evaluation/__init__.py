@@ -1,3 +1,0 @@
-from .accuracy import Top1Accuracy
-
-__all__ = ['Top1Accuracy']

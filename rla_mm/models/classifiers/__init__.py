@@ -1,3 +1,0 @@
-from .gap_classifier import GAPClassifier
-
-__all__ = ['GAPClassifier']
