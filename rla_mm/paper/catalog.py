@@ -49,6 +49,7 @@ SEGMENTATION_METRICS: Tuple[Metric, ...] = (
 )
 CLASSIFICATION_METRICS: Tuple[Metric, ...] = (
     Metric('accuracy/top1', 'top-1'),
+    Metric('accuracy/top5', 'top-5'),
 )
 TASK_METRICS: Dict[str, Tuple[Metric, ...]] = {
     DETECTION: DETECTION_METRICS,
@@ -134,6 +135,11 @@ SEGMENTORS: Dict[str, Family] = _families(
     Family('deeplabv3plus', 'DeepLabV3+ (D8), Cityscapes, 80k', SEGMENTATION,
            'deeplabv3plus_{backbone}_d8_80k_cityscapes', 4),
 )
+# ImageNet classifiers (MMPretrain, the authors' recipe): pretraining, run
+# only when asked for (``--classifiers``).
+CLASSIFIERS: Dict[str, Family] = _families(
+    Family('imagenet', 'ImageNet-1k, 120 epochs', CLASSIFICATION,
+           'imagenet/{backbone}_8xb32_in1k', 8), )
 # The pairs `--demo` runs, by task: trained from scratch on the shapes
 # dataset. The segmentation pair is the default: a run takes about half the
 # detector's time, and its paired deltas spread least relative to their

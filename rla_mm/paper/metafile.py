@@ -17,9 +17,10 @@ import yaml
 PAPER = 'RLA-Net paper'
 MMDET = 'MMDetection model zoo'
 MMSEG = 'MMSegmentation model zoo'
+MMPRETRAIN = 'MMPretrain model zoo'
 # ``Results from`` -> its short label in the README's tables.
 SOURCE_LABELS: Dict[str, str] = {PAPER: 'paper', MMDET: 'mmdet',
-                                 MMSEG: 'mmseg'}
+                                 MMSEG: 'mmseg', MMPRETRAIN: 'mmpretrain'}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..utils.preflight import RLA_RELEASE_URL
-from .catalog import BACKBONES, DETECTORS, SEGMENTORS, Family
+from .catalog import BACKBONES, CLASSIFIERS, DETECTORS, SEGMENTORS, Family
 from .markdown import markdown_table
 from .metafile import MMDET, PAPER, SOURCE_LABELS, ZooModel
 
@@ -26,12 +26,13 @@ _BLOCK = re.compile(
 def schedule(metadata: Mapping) -> str:
     """A model's schedule as the zoo tables write it: ``1x``, ``160k``.
 
-    mmdet's ``1x`` is 12 epochs; an iteration count is written in
-    thousands, as mmseg's config names do.
+    mmdet's ``1x`` is 12 epochs (up to 3x); an iteration count is written
+    in thousands, as mmseg's config names do; a longer schedule in epochs.
     """
     if 'Epochs' in metadata:
         epochs = metadata['Epochs']
-        return f'{epochs // 12}x' if epochs % 12 == 0 else f'{epochs}e'
+        return (f'{epochs // 12}x'
+                if epochs % 12 == 0 and epochs <= 36 else f'{epochs}e')
     if 'Iterations' in metadata:
         iterations = metadata['Iterations']
         return (f'{iterations // 1000}k'
@@ -82,6 +83,7 @@ def _download_cell(model: ZooModel) -> str:
 # Metric columns of the tables: metric names of the metafile.
 DETECTION_COLUMNS = ('box AP', 'AP50', 'AP75', 'mask AP')
 SEGMENTATION_COLUMNS = ('mIoU', 'mIoU(ms+flip)', 'mAcc', 'aAcc')
+CLASSIFICATION_COLUMNS = ('top-1', 'top-5')
 
 
 def detection_tables(zoo: Mapping[str, ZooModel]) -> str:
@@ -180,12 +182,43 @@ def segmentation_tables(zoo: Mapping[str, ZooModel]) -> str:
     return '\n'.join(lines + [''])
 
 
+def classification_tables(zoo: Mapping[str, ZooModel]) -> str:
+    """The ImageNet classifiers, then what MMPretrain publishes for its own
+    ResNet configs (context: another schedule and resize)."""
+    header = (['Backbone', 'Epochs'] + list(CLASSIFICATION_COLUMNS) +
+              ['Results', 'Config', 'Download'])
+    rows, context = [], []
+    for family in CLASSIFIERS.values():
+        for backbone, model in family_models(family, zoo):
+            rows.append([
+                BACKBONES[backbone].name,
+                str(model.metadata.get('Epochs', MISSING)),
+                *_metric_cells(model, CLASSIFICATION_COLUMNS),
+                _source_cell(model), _config_cell(model),
+                _download_cell(model)
+            ])
+            context += [(model, c) for c in model.context]
+    lines = markdown_table(header, rows, 'lccclll') + ['']
+    context_rows = [[
+        f'[{model.name}]({_config_path(model)})',
+        f'`{results.source_model}`', results.backbone or MISSING,
+        *[str(results.metrics.get(n, MISSING))
+          for n in CLASSIFICATION_COLUMNS]
+    ] for model, results in context]
+    lines += ['#### What MMPretrain publishes (context only)', ''
+              ] + markdown_table(
+                  ['Our baseline', 'mmpretrain model', 'its training'] +
+                  list(CLASSIFICATION_COLUMNS), context_rows, 'lllcc')
+    return '\n'.join(lines + [''])
+
+
 def pairs_table(zoo: Mapping[str, ZooModel]) -> str:
     """Each baseline config beside its RLA twins, one row per depth."""
     columns = {'': 'ResNet (baseline)', 'rla_': 'RLA-ResNet',
                'eca_rla_': 'ECA-RLA-ResNet'}
     rows = []
-    for family in (*DETECTORS.values(), *SEGMENTORS.values()):
+    for family in (*DETECTORS.values(), *SEGMENTORS.values(),
+                   *CLASSIFIERS.values()):
         models = dict(family_models(family, zoo))
         for key, backbone in BACKBONES.items():
             if backbone.baseline is None and key in models:
@@ -203,12 +236,14 @@ def generated_blocks(zoo: Mapping[str, ZooModel]) -> Dict[str, str]:
     """The README's generated blocks, by name.
 
     Raises:
-        ValueError: If a zoo model belongs to no detector or segmentor of
-            :mod:`.catalog`, and so would be missing from the tables.
+        ValueError: If a zoo model belongs to no detector, segmentor or
+            classifier of :mod:`.catalog`, and so would be missing from the
+            tables.
     """
     listed = {
         model.name
-        for family in (*DETECTORS.values(), *SEGMENTORS.values())
+        for family in (*DETECTORS.values(), *SEGMENTORS.values(),
+                       *CLASSIFIERS.values())
         for _, model in family_models(family, zoo)
     }
     unlisted = sorted(set(zoo) - listed)
@@ -219,6 +254,7 @@ def generated_blocks(zoo: Mapping[str, ZooModel]) -> Dict[str, str]:
             'backbone of rla_mm/paper/catalog.py, or add the family there.')
     return dict(
         pairs=pairs_table(zoo),
+        classification=classification_tables(zoo),
         detection=detection_tables(zoo),
         segmentation=segmentation_tables(zoo))
 

@@ -2,8 +2,9 @@
 
 ``tools/train.py`` and ``tools/test.py`` keep MMDetection 3.x's command-line
 shape and semantics, and take detection, segmentation and classification
-configs alike; where the codebases differ (test-time augmentation, painted and dumped
-predictions), the config's ``default_scope`` picks the codebase's own way.
+configs alike; where the codebases differ (test-time augmentation, painted
+and dumped predictions), the config's ``default_scope`` picks the
+codebase's own way.
 The config edits are small pure functions here so they can be tested
 without building a runner.
 """

@@ -8,7 +8,8 @@ import pytest
 import yaml
 from mmengine.config import Config
 
-from rla_mm.paper.catalog import BACKBONES, DETECTORS, RLA_BACKBONES
+from rla_mm.paper.catalog import (BACKBONES, CLASSIFIERS, DETECTORS,
+                                  RLA_BACKBONES)
 from rla_mm.paper.metafile import (MMDET, MMSEG, PAPER, ZooModel,
                                    read_metafile, read_model_index)
 from rla_mm.paper.zoo_readme import generated_blocks, render, schedule
@@ -51,11 +52,18 @@ def row_cells(text: str, needle: str) -> List[str]:
 
 
 def test_every_config_is_listed(zoo: Dict[str, ZooModel]):
-    configs = sorted(p.stem for p in (ROOT / 'configs').glob('*.py'))
-    assert sorted(zoo) == configs
+    """Every detection and segmentation config, and the ImageNet configs of
+    the kit's backbones."""
+    imagenet = [CLASSIFIERS['imagenet'].config_name(b) for b in BACKBONES]
+    configs = [p.stem for p in (ROOT / 'configs').glob('*.py')] + imagenet
+    assert sorted(model.config for model in zoo.values()) == sorted(
+        f'configs/{name}.py' for name in configs)
     for name, model in zoo.items():
-        assert model.config == f'configs/{name}.py'
-        assert schedule(model.metadata) in ('1x', '80k', '160k')
+        assert model.config.endswith(f'/{name}.py')
+        expected = ('120e', ) if model.config in [
+            f'configs/{name}.py' for name in imagenet] else ('1x', '80k',
+                                                            '160k')
+        assert schedule(model.metadata) in expected
 
 
 def test_the_papers_detectors(zoo: Dict[str, ZooModel]):
@@ -101,7 +109,8 @@ def test_segmentation_numbers_are_mmsegs(zoo: Dict[str, ZooModel],
     """Results and context numbers are cited exactly from mmseg's
     metafiles; only RLA configs are left without any."""
     sources = published(mmseg_configs, '*/metafile.yaml')
-    cited = [(m, c) for m in zoo.values() for c in m.context]
+    cited = [(m, c) for m in zoo.values() for c in m.context
+             if c.source == MMSEG]
     assert {m.name for m, _ in cited} == {
         'upernet_r50_160k_ade20k', 'upernet_r101_160k_ade20k',
         'upernet_r50_80k_ade20k', 'fpn_r50_160k_ade20k',
@@ -114,6 +123,27 @@ def test_segmentation_numbers_are_mmsegs(zoo: Dict[str, ZooModel],
     source = sources[baseline.results.source_model]
     assert baseline.results.metrics == metrics_of(source)
     assert baseline.weights == source['Weights']
+
+
+def test_imagenet_numbers_are_the_papers_and_mmpretrains(
+        zoo: Dict[str, ZooModel]):
+    """The RLA classifiers' numbers are 100 minus the paper's errors; the
+    plain twins' context is cited exactly from mmpretrain's metafile."""
+    import mmpretrain
+    configs = Path(mmpretrain.__file__).parent / '.mim' / 'configs'
+    sources = published(configs, 'resnet/metafile.yml')
+    errors = {'rla_r50': (22.83, 6.58), 'eca_rla_r50': (22.15, 6.11),
+              'rla_r101': (21.48, 5.80), 'eca_rla_r101': (21.00, 5.51)}
+    for backbone, (top1, top5) in errors.items():
+        model = zoo[f'{backbone}_8xb32_in1k']
+        assert model.results.source == PAPER
+        assert model.results.metrics == {'top-1': round(100 - top1, 2),
+                                         'top-5': round(100 - top5, 2)}
+    for depth in (50, 101):
+        (context, ) = zoo[f'r{depth}_8xb32_in1k'].context
+        source = metrics_of(sources[context.source_model])
+        assert context.metrics == {'top-1': source['Top 1 Accuracy'],
+                                   'top-5': source['Top 5 Accuracy']}
 
 
 def without_scope(value: Any) -> Any:
@@ -151,8 +181,8 @@ def test_readme_is_generated_from_the_metafile(zoo: Dict[str, ZooModel]):
     assert render(readme, generated_blocks(zoo)) == readme, (
         'configs/README.md is out of date: run python '
         'tools/paper/zoo_readme.py')
-    for name in zoo:
-        assert f'({name}.py)' in readme
+    for model in zoo.values():
+        assert f'({model.config[len("configs/"):]})' in readme
     assert row_cells(readme, '(faster_rcnn_rla_r50.py)')[3:6] == [
         '38.8', '59.6', '42.0']
     assert row_cells(readme, '`fpn_r50_4xb4-160k_ade20k-512x512`')[-2:] == [

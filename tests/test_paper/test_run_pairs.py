@@ -223,7 +223,7 @@ def test_classification_demo_pair(tmp_path: Path):
         assert 0 <= metrics['accuracy/top1'] <= 100
     with open(tmp_path / 'pairs' / 'pairs.csv') as f:
         rows = list(csv.DictReader(f))
-    assert [r['metric'] for r in rows] == ['accuracy/top1']
+    assert [r['metric'] for r in rows] == ['accuracy/top1', 'accuracy/top5']
     report = (tmp_path / 'pairs' / 'pairs.md').read_text()
     assert '## Classification: mean over seeds' in report
     assert 'Shared initial weights (`--couple-init`)' in report
@@ -344,6 +344,24 @@ def test_dry_run_of_segmentation_pairs(tmp_path: Path, capsys):
         'deeplabv3plus_r50_d8_80k_cityscapes.py 4',
         'deeplabv3plus_rla_r50_d8_80k_cityscapes.py 4'
     ]
+
+
+def test_dry_run_of_imagenet_pairs(tmp_path: Path, capsys):
+    """The ImageNet pairs, named: 8-GPU batches, and the paper's top-1 and
+    top-5 beside them; without --classifiers none is run."""
+    run_pairs.main([
+        '--dry-run', '--classifiers', 'imagenet', '--backbones', 'rla_r50',
+        'eca_rla_r101', '--work-dir', str(tmp_path)
+    ])
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith('bash') and 'dist_train.sh' in line]
+    assert [line.split('configs/')[1].split(' --')[0] for line in lines] == [
+        'imagenet/r50_8xb32_in1k.py 8', 'imagenet/rla_r50_8xb32_in1k.py 8',
+        'imagenet/r101_8xb32_in1k.py 8',
+        'imagenet/eca_rla_r101_8xb32_in1k.py 8'
+    ]
+    run_pairs.main(['--dry-run', '--work-dir', str(tmp_path)])
+    assert 'imagenet/' not in capsys.readouterr().out
 
 
 def test_dry_run_with_slurm(tmp_path: Path, capsys):

@@ -18,13 +18,16 @@ checkpoint. Delete a run's folder to redo it.
 Usage::
 
     python tools/paper/run_pairs.py [--detectors D ...] [--segmentors S ...]
+        [--classifiers imagenet]
         [--backbones B ...] [--seeds N ...] [--confidence C]
         [--work-dir DIR] [--launcher {pytorch,slurm,none}] [--gpus N]
         [--partition P] [--cfg-options KEY=VALUE ...] [--dry-run]
     python tools/paper/run_pairs.py --demo [{seg,det,cls}] [--jobs N]
         [--demo-images TRAIN VAL] [--couple-init] ...
 
-Without ``--detectors`` or ``--segmentors`` every pair runs. ``--demo`` runs
+Without ``--detectors``, ``--segmentors`` or ``--classifiers`` every
+detection and segmentation pair runs; the ImageNet pairs run only when
+named. ``--demo`` runs
 the kit on the generated shapes dataset with a demo pair (``configs/demo/``):
 the Semantic FPN pair (``seg``, the default), the Mask R-CNN pair (``det``)
 or the classification pair (``cls``), on CPU by default. The protocol is
@@ -38,8 +41,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence
 
 from rla_mm.demo.shapes import ShapesConfig
-from rla_mm.paper.catalog import (CLASSIFICATION, DEMO_BACKBONE, DEMOS,
-                                  DETECTORS, RLA_BACKBONES, SEGMENTORS)
+from rla_mm.paper.catalog import (CLASSIFICATION, CLASSIFIERS,
+                                  DEMO_BACKBONE, DEMOS, DETECTORS,
+                                  RLA_BACKBONES, SEGMENTORS)
 from rla_mm.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION,
                               Launch, announce,
                               check_pretrained, find_pairs, prepare_demo,
@@ -69,6 +73,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='segmentors to compare: upernet (ADE20K, 160k), upernet_80k, '
         'fpn (Semantic FPN, ADE20K, 160k), deeplabv3plus (Cityscapes, 80k) '
         '(default: all, unless only --detectors is given)')
+    parser.add_argument(
+        '--classifiers', nargs='+', choices=list(CLASSIFIERS),
+        help='ImageNet pairs (MMPretrain, 120 epochs): run only when named')
     parser.add_argument(
         '--backbones', nargs='+', choices=RLA_BACKBONES,
         help='RLA backbones, each compared with the ResNet of its depth '
@@ -145,9 +152,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                      'backbones from pretrained weights of their own, which '
                      'the twins cannot share.')
     if args.demo and (args.detectors or args.segmentors or
+                      args.classifiers or
                       args.backbones not in (None, [DEMO_BACKBONE])):
         parser.error('--demo has one pair; leave out --detectors, '
-                     '--segmentors and --backbones.')
+                     '--segmentors, --classifiers and --backbones.')
     if args.demo_radius:
         if not args.demo or DEMOS[args.demo].task == CLASSIFICATION:
             parser.error('--demo-radius sets the shapes of the seg and det '
@@ -201,11 +209,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             raise SystemExit(str(error))
     else:
         zoo = read_model_index(MODEL_INDEX)
-        if args.detectors is None and args.segmentors is None:
+        if (args.detectors, args.segmentors, args.classifiers) == (None, ) * 3:
             families = [*DETECTORS.values(), *SEGMENTORS.values()]
         else:
             families = ([DETECTORS[k] for k in args.detectors or []] +
-                        [SEGMENTORS[k] for k in args.segmentors or []])
+                        [SEGMENTORS[k] for k in args.segmentors or []] +
+                        [CLASSIFIERS[k] for k in args.classifiers or []])
         backbones = args.backbones or RLA_BACKBONES
     pairs, missing = find_pairs(families, backbones, CONFIG_DIR)
     if not pairs:
