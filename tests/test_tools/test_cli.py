@@ -151,9 +151,22 @@ def test_apply_test_time_aug_segmentation(seg_config: Config):
 
 
 def test_apply_test_time_aug_rejects_unknown_scope(seg_config: Config):
-    seg_config.default_scope = 'mmpretrain'
-    with pytest.raises(ValueError, match="'mmdet', 'mmseg'"):
+    seg_config.default_scope = 'mmocr'
+    with pytest.raises(ValueError, match="'mmdet', 'mmseg', 'mmpretrain'"):
         apply_test_time_aug(seg_config)
+
+
+def test_apply_test_time_aug_for_a_classifier():
+    """MMPretrain's flip TTA, averaging the class scores, as its own test
+    tool makes it."""
+    cfg = Config.fromfile('configs/imagenet/rla_r50_8xb32_in1k.py')
+    model = cfg.model
+    apply_test_time_aug(cfg)
+    assert cfg.model == dict(type='AverageClsScoreTTA', module=model)
+    (tta, ) = cfg.test_dataloader.dataset.pipeline[-1:]
+    assert tta.type == 'TestTimeAug'
+    assert [t.prob for t in tta.transforms[0]] == [0., 1.]
+    assert tta.transforms[1] == [dict(type='PackInputs')]
 
 
 def test_apply_output(config_file: Path, seg_config: Config):
