@@ -94,8 +94,8 @@ class Backbone:
 
     Attributes:
         name (str): Its name in tables, e.g. ``'RLA-R-50'``.
-        baseline (str, optional): Key of the plain ResNet an RLA backbone is
-            compared with; None for a plain ResNet.
+        baseline (str, optional): Key of the plain network an RLA backbone
+            is compared with; None for a plain one.
     """
     name: str
     baseline: Optional[str] = None
@@ -109,6 +109,9 @@ BACKBONES: Dict[str, Backbone] = {
     'r101': Backbone('R-101'),
     'rla_r101': Backbone('RLA-R-101', 'r101'),
     'eca_rla_r101': Backbone('ECA-RLA-R-101', 'r101'),
+    'mobilenetv2': Backbone('MobileNetV2'),
+    'rla_mobilenetv2': Backbone('RLA-MobileNetV2', 'mobilenetv2'),
+    'eca_rla_mobilenetv2': Backbone('ECA-RLA-MobileNetV2', 'mobilenetv2'),
 }
 RLA_BACKBONES: List[str] = [
     key for key, backbone in BACKBONES.items() if backbone.baseline
@@ -139,7 +142,10 @@ SEGMENTORS: Dict[str, Family] = _families(
 # only when asked for (``--classifiers``).
 CLASSIFIERS: Dict[str, Family] = _families(
     Family('imagenet', 'ImageNet-1k, 120 epochs', CLASSIFICATION,
-           'imagenet/{backbone}_8xb32_in1k', 8), )
+           'imagenet/{backbone}_8xb32_in1k', 8),
+    Family('imagenet_light', 'ImageNet-1k, light models, 400 epochs',
+           CLASSIFICATION, 'imagenet/{backbone}_1xb96_in1k', 1),
+)
 # The pairs `--demo` runs, by task: trained from scratch on the shapes
 # dataset. The segmentation pair is the default: a run takes about half the
 # detector's time, and its paired deltas spread least relative to their
