@@ -13,9 +13,16 @@ def test_only_the_pkg_resources_deprecation_is_silenced():
             'pypa.io/en/latest/pkg_resources.html.', UserWarning)
         warnings.warn('pkg_resources is deprecated as an API',
                       DeprecationWarning)
+        warnings.warn("Deprecated call to `pkg_resources.declare_namespace("
+                      "'google')`.\nImplementing implicit namespace packages",
+                      DeprecationWarning)
+        warnings.warn("Deprecated call to `pkg_resources.declare_namespace("
+                      "'mine')`.", DeprecationWarning)
         warnings.warn('something else is deprecated', UserWarning)
     assert [(w.category, str(w.message)) for w in caught] == [
         (DeprecationWarning, 'pkg_resources is deprecated as an API'),
+        (DeprecationWarning,
+         "Deprecated call to `pkg_resources.declare_namespace('mine')`."),
         (UserWarning, 'something else is deprecated'),
     ]
 
