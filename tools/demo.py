@@ -31,17 +31,23 @@ for comparison; ``--iters 2 --num-train 8 --num-val 2`` is the smoke test.
 import argparse
 import os.path as osp
 import shutil
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import replace
 from glob import glob
+from pathlib import Path
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
 
-from rla_mm.demo import (CLASSES, DEMO_DATASETS, annotation_path,
-                        background_only_miou)
-from rla_mm.utils.runs import (Panel, latest_run_dir, loss_curves,
-                               metrics_file, plot_panels, read_json_lines,
-                               run_command, scalars_file, tool_command)
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rla_lab.demo import (CLASSES, DEMO_DATASETS, annotation_path,
+                          background_only_miou)
+from rla_lab.utils.runs import (Panel, latest_run_dir, loss_curves,
+                                metrics_file, plot_panels, read_json_lines,
+                                run_command, scalars_file, tool_command)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

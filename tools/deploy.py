@@ -33,19 +33,24 @@ import json
 import os
 import os.path as osp
 import sys
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import rla_mm  # noqa: F401  (registers RLAResNet and checkpoint globals)
+from rla_lab.utils.checkpoint_io import (UnsafeCheckpointError,
+                                         load_checkpoint_file)
+from rla_lab.utils.codebases import (CodebaseNotInstalledError, config_scope,
+                                     read_config)
 from rla_mm.utils.checkpoint import (CheckpointMismatchError,
                                      extract_state_dict, match_state_dict)
-from rla_mm.utils.checkpoint_io import (UnsafeCheckpointError,
-                                        load_checkpoint_file)
-from rla_mm.utils.codebases import (CodebaseNotInstalledError, config_scope,
-                                    read_config)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEPLOY_CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'deploy')
@@ -423,14 +428,14 @@ def format_summary(summary: dict) -> str:
 def deploy(args: argparse.Namespace) -> dict:
     """Export, then check; returns what ``check.json`` holds."""
     require_mmdeploy()
-    from rla_mm.utils.mmdeploy_compat import apply_mmdeploy_compat
-    from rla_mm.utils.onnx_export import (
-        register_adaptive_avg_pool_rewriter, register_avg_pool_symbolic,
-        register_mmseg_upsample_rewriter,
-        register_rcnn_classwise_nms_rewriter,
-        register_rpn_levelwise_nms_rewriter)
     from mmdeploy.apis import build_task_processor
     from mmdeploy.utils import get_backend
+
+    from rla_lab.utils.mmdeploy_compat import apply_mmdeploy_compat
+    from rla_lab.utils.onnx_export import (
+        register_adaptive_avg_pool_rewriter, register_avg_pool_symbolic,
+        register_mmseg_upsample_rewriter, register_rcnn_classwise_nms_rewriter,
+        register_rpn_levelwise_nms_rewriter)
 
     apply_mmdeploy_compat()
     register_avg_pool_symbolic()

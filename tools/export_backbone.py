@@ -24,6 +24,7 @@ import inspect
 import os
 import os.path as osp
 import sys
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -31,15 +32,18 @@ import torch
 from mmengine.config import DictAction
 from torch import nn
 
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import rla_mm  # noqa: F401  (registers RLAResNet and checkpoint globals)
+from rla_lab.utils.checkpoint_io import (UnsafeCheckpointError,
+                                         load_checkpoint_file)
+from rla_lab.utils.codebases import (CodebaseNotInstalledError, build_in_scope,
+                                     config_scope, read_config)
+from rla_lab.utils.onnx_export import register_avg_pool_symbolic
 from rla_mm.utils.checkpoint import (CheckpointMismatchError,
                                      extract_state_dict, match_state_dict)
-from rla_mm.utils.checkpoint_io import (UnsafeCheckpointError,
-                                        load_checkpoint_file)
-from rla_mm.utils.codebases import (CodebaseNotInstalledError,
-                                    build_in_scope, config_scope,
-                                    read_config)
-from rla_mm.utils.onnx_export import register_avg_pool_symbolic
 
 TOLERANCE = 1e-5
 OPSET = 11

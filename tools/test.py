@@ -17,20 +17,26 @@ Multi-GPU: ``tools/dist_test.sh CONFIG CHECKPOINT GPUS``; Slurm:
 ``tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT``.
 """
 import argparse
+import sys
+from pathlib import Path
 
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
+from rla_lab.utils.cli import (add_runner_arguments, apply_output,
+                               apply_test_time_aug, build_runner,
+                               config_from_args, enable_visualization,
+                               export_local_rank, is_classifier_config,
+                               shutdown_distributed, write_test_metrics_once)
+from rla_lab.utils.preflight import (empty_image_folders_message,
+                                     find_empty_image_folders,
+                                     find_missing_data_roots,
+                                     missing_data_message)
 from rla_mm.utils.checkpoint import CheckpointMismatchError, load_classifier
-from rla_mm.utils.cli import (add_runner_arguments, apply_output,
-                              apply_test_time_aug, build_runner,
-                              config_from_args, enable_visualization,
-                              export_local_rank, is_classifier_config,
-                              shutdown_distributed, write_test_metrics_once)
-from rla_mm.utils.preflight import (empty_image_folders_message,
-                                    find_empty_image_folders,
-                                    find_missing_data_roots,
-                                    missing_data_message)
 
 
 def parse_args() -> argparse.Namespace:

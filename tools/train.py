@@ -14,22 +14,28 @@ Multi-GPU: ``tools/dist_train.sh CONFIG GPUS``; Slurm:
 ``tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR``.
 """
 import argparse
+import sys
+from pathlib import Path
 
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import rla_mm  # noqa: F401  (registers the backbones and checkpoint types)
-from rla_mm.utils.cli import (add_runner_arguments, apply_resume,
-                              build_runner, config_from_args, enable_amp,
-                              enable_auto_scale_lr, export_local_rank,
-                              shutdown_distributed)
-from rla_mm.utils.preflight import (empty_image_folders_message,
-                                    find_empty_image_folders,
-                                    find_missing_checkpoints,
-                                    find_missing_data_roots,
-                                    missing_checkpoints_message,
-                                    missing_data_message)
-from rla_mm.utils.work_dir import (damaged_resume_message,
-                                   unwritable_work_dir_message)
+from rla_lab.utils.cli import (add_runner_arguments, apply_resume,
+                               build_runner, config_from_args, enable_amp,
+                               enable_auto_scale_lr, export_local_rank,
+                               shutdown_distributed)
+from rla_lab.utils.preflight import (empty_image_folders_message,
+                                     find_empty_image_folders,
+                                     find_missing_checkpoints,
+                                     find_missing_data_roots,
+                                     missing_checkpoints_message,
+                                     missing_data_message)
+from rla_lab.utils.work_dir import (damaged_resume_message,
+                                    unwritable_work_dir_message)
 
 
 def parse_args() -> argparse.Namespace:

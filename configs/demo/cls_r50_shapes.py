@@ -14,7 +14,7 @@ _base_ = [
 custom_imports = dict(imports=['rla_mm'], allow_failed_imports=False)
 
 data_root = 'data/demo_shapes_cls/'
-num_classes = 10  # rla_mm.demo.shapes_cls.CLASSES, one folder each
+num_classes = 10  # rla_lab.demo.shapes_cls.CLASSES, one folder each
 max_iters = 400
 
 model = dict(

@@ -15,7 +15,7 @@ _base_ = [
 custom_imports = dict(imports=['rla_mm'], allow_failed_imports=False)
 
 data_root = 'data/demo_shapes/'
-# rla_mm.demo.shapes.SEG_CLASSES, in order: a label map's pixel value is
+# rla_lab.demo.shapes.SEG_CLASSES, in order: a label map's pixel value is
 # the index of its class here.
 metainfo = dict(
     classes=('background', 'circle', 'triangle', 'square', 'star'),

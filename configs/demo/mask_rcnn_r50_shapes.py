@@ -9,7 +9,7 @@
 _base_ = '../mask_rcnn_r50.py'
 
 data_root = 'data/demo_shapes/'
-# rla_mm.demo.shapes.CATEGORIES, in order.
+# rla_lab.demo.shapes.CATEGORIES, in order.
 metainfo = dict(
     classes=('circle', 'triangle', 'square', 'star'),
     palette=[(220, 20, 60), (0, 120, 230), (250, 170, 30), (0, 160, 80)])

@@ -207,7 +207,7 @@ class SharedStartHook(Hook):
 
     For the twins of a paired comparison trained from scratch
     (``tools/paper/run_pairs.py --couple-init``): both load initial weights
-    written from one draw (``rla_mm.paper.coupling``), and both re-seed
+    written from one draw (``rla_lab.paper.coupling``), and both re-seed
     right before the first iteration, so that what training draws (the
     dropout masks of a decode head, random flips) is the same for both,
     although building the two models drew different numbers of random

@@ -14,7 +14,7 @@ from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import init_default_scope
 
 import rla_mm  # noqa: F401  (registers RLAResNet)
-from rla_mm.demo.shapes import CATEGORIES
+from rla_lab.demo.shapes import CATEGORIES
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))),
                       'configs')

@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
-from rla_mm.demo.shapes import (SEG_CLASSES, ShapesConfig, build_split,
-                                    label_maps, write_dataset)
+from rla_lab.demo.shapes import (SEG_CLASSES, ShapesConfig, build_split,
+                                 label_maps, write_dataset)
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(__file__))), 'configs', 'demo')

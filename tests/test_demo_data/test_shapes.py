@@ -8,13 +8,13 @@ import pycocotools.mask as mask_utils
 import pytest
 from pycocotools.coco import COCO
 
-from rla_mm.demo.shapes import (CATEGORIES, SEG_CLASSES, ShapesConfig,
-                                    annotation_path, background_only_miou,
-                                    build_split, ensure_dataset, image_rng,
-                                    label_maps, paint_alpha, rasterize,
-                                    read_generator_config, render_image,
-                                    seg_map_dir, shape_annotation,
-                                    shape_geometry, write_dataset)
+from rla_lab.demo.shapes import (CATEGORIES, SEG_CLASSES, ShapesConfig,
+                                 annotation_path, background_only_miou,
+                                 build_split, ensure_dataset, image_rng,
+                                 label_maps, paint_alpha, rasterize,
+                                 read_generator_config, render_image,
+                                 seg_map_dir, shape_annotation, shape_geometry,
+                                 write_dataset)
 
 SMALL = ShapesConfig(num_train=6, num_val=4, image_size=96, max_objects=5)
 SEG_PALETTE = [(0, 0, 0), (220, 20, 60), (0, 120, 230), (250, 170, 30),

@@ -11,14 +11,14 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from rla_mm.demo.shapes import (CATEGORIES, EXTRA_SHAPES, SHAPE_KINDS,
-                                image_rng, paint_alpha, rasterize,
-                                render_image, shape_geometry)
-from rla_mm.demo.shapes_cls import (CLASSES, CLS_SHAPES, INFO_FILE,
-                                    ensure_cls_dataset, image_label,
-                                    image_path, read_cls_generator_config,
-                                    render_cls_image, write_cls_dataset)
-from rla_mm.utils.runs import REPO_ROOT
+from rla_lab.demo.shapes import (CATEGORIES, EXTRA_SHAPES, SHAPE_KINDS,
+                                 image_rng, paint_alpha, rasterize,
+                                 render_image, shape_geometry)
+from rla_lab.demo.shapes_cls import (CLASSES, CLS_SHAPES, INFO_FILE,
+                                     ensure_cls_dataset, image_label,
+                                     image_path, read_cls_generator_config,
+                                     render_cls_image, write_cls_dataset)
+from rla_lab.utils.runs import REPO_ROOT
 
 SMALL = replace(CLS_SHAPES, num_train=23, num_val=12)
 CONFIG = osp.join(REPO_ROOT, 'configs', 'demo', 'cls_rla_r50_shapes.py')

@@ -11,8 +11,8 @@ from mmengine.config import Config
 pytest.importorskip('mmdeploy')
 pytest.importorskip('onnxruntime')
 
+from rla_lab.utils.codebases import build_in_scope, read_config  # noqa: E402
 from rla_mm.utils.checkpoint import CheckpointMismatchError  # noqa: E402
-from rla_mm.utils.codebases import build_in_scope, read_config  # noqa: E402
 from tools import deploy, export_backbone  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -59,9 +59,10 @@ def tiny_fpn_seg(tmp_path) -> tuple:
 
 
 def test_compat_shims_apply_where_torch_needs_them():
-    from rla_mm.utils import mmdeploy_compat
+    from rla_lab.utils import mmdeploy_compat
     applied = mmdeploy_compat.apply_mmdeploy_compat()
     import torch.onnx.symbolic_opset9 as opset9
+
     # MMDeploy's RoIAlign symbolic imports it (Faster/Mask R-CNN).
     assert hasattr(opset9, '_cast_Long')
     # MMDeploy's calls of torch.onnx.export get the TorchScript exporter.
@@ -82,7 +83,8 @@ def test_roi_align_exports_and_runs(tmp_path):
     import onnxruntime as ort
     from mmcv.ops import RoIAlign
     from mmdeploy.apis.onnx import export
-    from rla_mm.utils.mmdeploy_compat import apply_mmdeploy_compat
+
+    from rla_lab.utils.mmdeploy_compat import apply_mmdeploy_compat
     apply_mmdeploy_compat()
 
     class Pool(torch.nn.Module):
@@ -202,7 +204,7 @@ def test_shipped_deploy_configs_follow_test_cfg():
 def test_adaptive_avg_pool_by_sums_is_pytorchs(size):
     """UPerNet's pyramid pooling (bins 1, 2, 3, 6) as exported for ONNX
     Runtime, also where a map is smaller than the bins."""
-    from rla_mm.utils.onnx_export import adaptive_avg_pool2d_by_sums
+    from rla_lab.utils.onnx_export import adaptive_avg_pool2d_by_sums
     x = torch.randn(2, 3, *size)
     for bins in (1, 2, 3, 6):
         torch.testing.assert_close(

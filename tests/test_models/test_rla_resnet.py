@@ -9,9 +9,9 @@ from mmdet.registry import MODELS
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 import rla_mm  # noqa: F401  (registers RLAResNet)
+from rla_lab.paper.coupling import BACKBONE, rla_key
 from rla_mm.models.backbones.rla_resnet import (ECA, RLABottleneck, RLAResNet,
                                                 conv1x1_split, fused_conv1x1)
-from rla_mm.paper.coupling import BACKBONE, rla_key
 from rla_mm.utils import CheckpointMismatchError
 
 from .reference_rla import reference_forward

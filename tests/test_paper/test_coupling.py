@@ -11,11 +11,11 @@ import torch
 from mmengine.config import Config
 from torch import Tensor, nn
 
+from rla_lab.paper.coupling import (couple_state_dicts, coupled_initial_states,
+                                    initial_state_dict, rla_key)
+from rla_lab.utils.codebases import build_in_scope, config_scope, read_config
+from rla_lab.utils.runs import REPO_ROOT
 from rla_mm.engine import SharedStartHook
-from rla_mm.paper.coupling import (coupled_initial_states, couple_state_dicts,
-                                   initial_state_dict, rla_key)
-from rla_mm.utils.codebases import build_in_scope, config_scope, read_config
-from rla_mm.utils.runs import REPO_ROOT
 
 DEMO = Path(REPO_ROOT) / 'configs' / 'demo'
 PAIRS = {

@@ -8,12 +8,12 @@ import pytest
 import yaml
 from mmengine.config import Config
 
-from rla_mm.paper.catalog import (BACKBONES, CLASSIFIERS, DETECTORS,
-                                  RLA_BACKBONES)
-from rla_mm.paper.metafile import (MMDET, MMSEG, PAPER, ZooModel,
-                                   read_metafile, read_model_index)
-from rla_mm.paper.zoo_readme import generated_blocks, render, schedule
-from rla_mm.utils.runs import REPO_ROOT
+from rla_lab.paper.catalog import (BACKBONES, CLASSIFIERS, DETECTORS,
+                                   RLA_BACKBONES)
+from rla_lab.paper.metafile import (MMDET, MMSEG, PAPER, ZooModel,
+                                    read_metafile, read_model_index)
+from rla_lab.paper.zoo_readme import generated_blocks, render, schedule
+from rla_lab.utils.runs import REPO_ROOT
 
 ROOT = Path(REPO_ROOT)
 README = ROOT / 'configs' / 'README.md'

@@ -7,11 +7,11 @@ from typing import List
 
 import pytest
 
-from rla_mm.paper.catalog import DETECTION, SEGMENTATION, SEGMENTATION_METRICS
-from rla_mm.paper.report import (PairResults, SeedResult, format_markdown,
-                                 format_seeds_csv, format_summary_csv,
-                                 read_curves, to_percent)
-from rla_mm.paper.stats import NO_DIFFERENCE, SINGLE_SEED
+from rla_lab.paper.catalog import DETECTION, SEGMENTATION, SEGMENTATION_METRICS
+from rla_lab.paper.report import (PairResults, SeedResult, format_markdown,
+                                  format_seeds_csv, format_summary_csv,
+                                  read_curves, to_percent)
+from rla_lab.paper.stats import NO_DIFFERENCE, SINGLE_SEED
 
 BOX_AP = 'coco/bbox_mAP'
 

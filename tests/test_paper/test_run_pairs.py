@@ -11,13 +11,13 @@ import pytest
 import torch
 from matplotlib.image import imread
 
-from rla_mm.demo.shapes import ShapesConfig, read_generator_config
-from rla_mm.demo.shapes_cls import CLS_SHAPES, read_cls_generator_config
-from rla_mm.paper.catalog import DETECTORS, SEGMENTORS
-from rla_mm.paper.coupling import rla_key
-from rla_mm.paper.kit import (Pair, find_pairs, run_dir, unique_runs,
-                              unreported_seeds, write_report)
-from rla_mm.utils.runs import REPO_ROOT, run_command, tool_command
+from rla_lab.demo.shapes import ShapesConfig, read_generator_config
+from rla_lab.demo.shapes_cls import CLS_SHAPES, read_cls_generator_config
+from rla_lab.paper.catalog import DETECTORS, SEGMENTORS
+from rla_lab.paper.coupling import rla_key
+from rla_lab.paper.kit import (Pair, find_pairs, run_dir, unique_runs,
+                               unreported_seeds, write_report)
+from rla_lab.utils.runs import REPO_ROOT, run_command, tool_command
 from tools.paper import run_pairs
 
 CONFIGS = str(Path(REPO_ROOT) / 'configs')

@@ -1,9 +1,9 @@
 """Paired statistics against numbers worked out by hand."""
 import pytest
 
-from rla_mm.paper.stats import (NO_DIFFERENCE, RLA_HIGHER, RLA_LOWER,
-                                SINGLE_SEED, paired_summary, sample_sd,
-                                seeds_to_exclude_zero, t_interval)
+from rla_lab.paper.stats import (NO_DIFFERENCE, RLA_HIGHER, RLA_LOWER,
+                                 SINGLE_SEED, paired_summary, sample_sd,
+                                 seeds_to_exclude_zero, t_interval)
 
 # Student t quantiles from the printed tables: t(0.975; 2 df), t(0.95; 2 df).
 T_975_2 = 4.303

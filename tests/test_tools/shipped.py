@@ -15,8 +15,8 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 from mmdet.datasets import CocoDataset
 from PIL import Image
 
-from rla_mm.demo.shapes import ShapesConfig, write_dataset
-from rla_mm.demo.shapes_cls import CLS_SHAPES, write_cls_dataset
+from rla_lab.demo.shapes import ShapesConfig, write_dataset
+from rla_lab.demo.shapes_cls import CLS_SHAPES, write_cls_dataset
 
 from .tool_helpers import _OBJECTS, _render
 

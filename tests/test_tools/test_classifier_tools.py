@@ -12,7 +12,7 @@ import mmpretrain
 import pytest
 import torch
 
-from rla_mm.utils.runs import latest_run_dir, metrics_file, read_json_lines
+from rla_lab.utils.runs import latest_run_dir, metrics_file, read_json_lines
 
 from .shipped import DATASETS, SHIPPED, options_for, write_imagenet
 from .tool_helpers import REPO_ROOT, TOOLS, run_tool

@@ -8,13 +8,12 @@ from mmengine.config import Config
 from mmengine.hooks import LoggerHook
 from mmengine.registry import HOOKS, DefaultScope
 
+from rla_lab.utils.cli import (apply_output, apply_resume, apply_test_time_aug,
+                               default_work_dir, enable_amp,
+                               enable_auto_scale_lr, enable_visualization,
+                               init_cpu_distributed, load_config,
+                               shutdown_distributed, write_test_metrics_once)
 from rla_mm.engine import MainProcessLoggerHook, hooks
-from rla_mm.utils.cli import (apply_output, apply_resume,
-                              apply_test_time_aug, default_work_dir,
-                              enable_amp, enable_auto_scale_lr,
-                              enable_visualization, init_cpu_distributed,
-                              load_config, shutdown_distributed,
-                              write_test_metrics_once)
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from typing import Callable, Dict, List, Optional
 import pytest
 import torch
 
+from rla_lab.utils.runs import (latest_run_dir, metrics_file, read_json_lines,
+                                read_scalars)
 from rla_mm.engine.hooks import CHECKPOINT_KEY
-from rla_mm.utils.runs import (latest_run_dir, metrics_file, read_json_lines,
-                               read_scalars)
 
 from .shipped import DATASETS, FIXED_SEED, SHIPPED, Shipped, options_for
-from .tool_helpers import (REPO_ROOT, TOOLS, assert_same_weights,
-                           dist_env, kill_after_checkpoint, run_tool)
+from .tool_helpers import (REPO_ROOT, TOOLS, assert_same_weights, dist_env,
+                           kill_after_checkpoint, run_tool)
 
 WORLD_SIZE = 2
 TIMEOUT = 240

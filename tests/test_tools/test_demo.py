@@ -1,9 +1,9 @@
 import os.path as osp
 from dataclasses import replace
 
-from rla_mm.demo.shapes import annotation_path
-from rla_mm.demo.shapes_cls import (CLASSES, CLS_SHAPES,
-                                    read_cls_generator_config)
+from rla_lab.demo.shapes import annotation_path
+from rla_lab.demo.shapes_cls import (CLASSES, CLS_SHAPES,
+                                     read_cls_generator_config)
 
 from .tool_helpers import TOOLS, run_tool
 

@@ -16,7 +16,7 @@ from typing import Dict, Sequence, Tuple
 import pytest
 import torch
 
-from rla_mm.utils.runs import read_test_metrics
+from rla_lab.utils.runs import read_test_metrics
 from tools.model_converters import rla_imagenet2mmdet, upgrade_mmdet2_detector
 
 from .tool_helpers import REPO_ROOT, TOOLS, run_tool, write_config

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from rla_mm.utils.preflight import (RLA_RELEASE_URL, MissingCheckpoint,
-                                    find_missing_checkpoints,
-                                    find_missing_data_roots, is_local_path,
-                                    missing_checkpoints_message,
-                                    missing_data_message)
-from rla_mm.utils.runs import TOOLS_DIR
+from rla_lab.utils.preflight import (RLA_RELEASE_URL, MissingCheckpoint,
+                                     find_missing_checkpoints,
+                                     find_missing_data_roots, is_local_path,
+                                     missing_checkpoints_message,
+                                     missing_data_message)
+from rla_lab.utils.runs import TOOLS_DIR
 
 
 @pytest.mark.parametrize('path, local', [

@@ -29,7 +29,7 @@ def test_only_the_pkg_resources_deprecation_is_silenced():
 
 def test_reading_a_config_is_quiet(tmp_path, recwarn):
     """mmengine imports pkg_resources to find mmdet's base config."""
-    from rla_mm.utils.codebases import read_config
+    from rla_lab.utils.codebases import read_config
     config = tmp_path / 'inherits.py'
     config.write_text("_base_ = 'mmdet::_base_/default_runtime.py'\n")
     silence_pkg_resources_deprecation()

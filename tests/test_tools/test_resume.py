@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 from typing import Dict
 
-from rla_mm.utils.runs import read_scalars
+from rla_lab.utils.runs import read_scalars
 
 from .tool_helpers import (TOOLS, TrainedRun, assert_same_weights,
                            kill_after_checkpoint, run_tool, tool_env)

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rla_mm.utils.runs import run_command
+from rla_lab.utils.runs import run_command
 
 # Long lines, so that a child's buffered writes end mid-line, and stdout and
 # stderr in turn, so that their order can be checked. One line of Python, so

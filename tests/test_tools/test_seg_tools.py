@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from rla_mm.utils import codebases
-from rla_mm.utils.cli import load_config
-from rla_mm.utils.codebases import CodebaseNotInstalledError
-from rla_mm.utils.runs import read_scalars, read_test_metrics
+from rla_lab.utils import codebases
+from rla_lab.utils.cli import load_config
+from rla_lab.utils.codebases import CodebaseNotInstalledError
+from rla_lab.utils.runs import read_scalars, read_test_metrics
 
 from .tool_helpers import TOOLS, TrainedRun, run_tool
 

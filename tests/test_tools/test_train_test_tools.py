@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rla_mm.utils.preflight import RLA_RELEASE_URL
-from rla_mm.utils.runs import read_scalars, read_test_metrics
+from rla_lab.utils.preflight import RLA_RELEASE_URL
+from rla_lab.utils.runs import read_scalars, read_test_metrics
 
 from .tool_helpers import (RELEASED_CHECKPOINT, TOOLS, TrainedRun, run_tool,
                            write_config)

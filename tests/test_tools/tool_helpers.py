@@ -13,15 +13,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import (Dict, List, NamedTuple, Optional, Sequence, Tuple,
-                    Union)
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from rla_mm.utils.runs import TOOLS_DIR
+from rla_lab.utils.runs import TOOLS_DIR
 
 TOOLS = Path(TOOLS_DIR)
 REPO_ROOT = TOOLS.parent

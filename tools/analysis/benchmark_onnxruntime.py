@@ -33,8 +33,8 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from tools.analysis.benchmark_backbone import (  # noqa: E402
-    summarize_rounds, time_alternating)
+from tools.analysis.benchmark_backbone import (summarize_rounds,  # noqa: E402
+                                               time_alternating)
 
 DEMO_CONFIGS = {
     'rla': 'configs/demo/mask_rcnn_rla_r50_shapes.py',
@@ -86,7 +86,7 @@ def detector_runs(work_dir: str, checkpoints: Optional[Sequence[str]],
                   threads: Optional[int]) -> Dict[str, Callable]:
     from mmdeploy.apis import build_task_processor
 
-    from rla_mm.utils.codebases import build_in_scope, read_config
+    from rla_lab.utils.codebases import build_in_scope, read_config
     from tools import deploy
     deploy_cfg_path = osp.join(ROOT, 'configs', 'deploy',
                                'instance-seg_onnxruntime_dynamic.py')
@@ -164,7 +164,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     import rla_mm  # noqa: F401
-    from rla_mm.utils.mmdeploy_compat import apply_mmdeploy_compat
+    from rla_lab.utils.mmdeploy_compat import apply_mmdeploy_compat
     apply_mmdeploy_compat()
     if args.threads:
         torch.set_num_threads(args.threads)

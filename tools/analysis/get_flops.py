@@ -44,6 +44,8 @@ Examples::
 import argparse
 import copy
 import os.path as osp
+import sys
+from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -53,7 +55,11 @@ from mmengine.config import Config, DictAction
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from rla_mm.utils.codebases import build_in_scope, config_scope
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from rla_lab.utils.codebases import build_in_scope, config_scope
 
 MODES = ('detector', 'backbone', 'classifier')
 DEFAULT_SHAPES = dict(detector=(800, 1280), backbone=(224, 224),

@@ -5,11 +5,17 @@ Example:
     python tools/misc/make_demo_dataset.py --task cls
 """
 import argparse
+import sys
 import time
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import Tuple
 
-from rla_mm.demo import DEMO_DATASETS, ShapesConfig
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from rla_lab.demo import DEMO_DATASETS, ShapesConfig
 
 # seg reads det's dataset.
 TASKS = ('det', 'cls')
@@ -20,7 +26,7 @@ def parse_args() -> Tuple[argparse.Namespace, ShapesConfig]:
         description='Render the demos\' dataset of geometric shapes: for '
         'det (and seg), COCO instances and label maps; for cls, one shape '
         'per image in class folders. The dataset options are the fields of '
-        'rla_mm.demo.shapes.ShapesConfig (the image size in pixels, radii '
+        'rla_lab.demo.shapes.ShapesConfig (the image size in pixels, radii '
         'as fractions of it); their defaults are the task\'s.')
     parser.add_argument(
         '--task', choices=TASKS, default='det',

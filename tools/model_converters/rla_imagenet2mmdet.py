@@ -7,6 +7,8 @@ The authors' ImageNet files (``resnet50_rla_2283.pth.tar``,
 (``fc``, and ``bn2`` on the final hidden state) and the optimizer state.
 This tool keeps the backbone weights only, checks that they fit an
 ``RLAResNet`` exactly (depth, ``rla_channels`` and ECA kernel sizes are read
+import sys
+from pathlib import Path
 from the weights), and saves them as ``OUT_STEM-<sha256[:8]>.pth``, the way
 mmdet publishes its weights.
 
@@ -26,13 +28,17 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from torch import Tensor
 
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from rla_lab.utils.checkpoint_io import publish
+from rla_lab.utils.cli import add_output_arguments, load_input_checkpoint
 from rla_mm.models import RLAResNet
 from rla_mm.models.backbones.rla_resnet import repr_arch
 from rla_mm.utils.checkpoint import (CLASSIFIER_PREFIXES, WRAPPER_PREFIXES,
                                      CheckpointMismatchError,
                                      extract_state_dict, match_state_dict)
-from rla_mm.utils.checkpoint_io import publish
-from rla_mm.utils.cli import add_output_arguments, load_input_checkpoint
 
 _BLOCK_KEY = re.compile(r'^stages\.(\d+)\.(\d+)\.conv1\.weight$')
 

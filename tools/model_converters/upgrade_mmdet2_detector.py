@@ -37,13 +37,19 @@ Example::
 """
 import argparse
 import os.path as osp
+import sys
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence
 
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from rla_lab.utils.checkpoint_io import publish
+from rla_lab.utils.cli import add_output_arguments, load_input_checkpoint
+from rla_lab.utils.codebases import read_config
 from rla_mm.utils.checkpoint import extract_state_dict
-from rla_mm.utils.checkpoint_io import publish
-from rla_mm.utils.cli import add_output_arguments, load_input_checkpoint
-from rla_mm.utils.codebases import read_config
 
 
 def check_fits(state_dict: Mapping, config: str) -> None:

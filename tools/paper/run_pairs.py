@@ -38,19 +38,23 @@ import os
 import os.path as osp
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import List, Optional, Sequence
 
-from rla_mm.demo.shapes import ShapesConfig
-from rla_mm.paper.catalog import (CLASSIFICATION, CLASSIFIERS,
-                                  DEMO_BACKBONE, DEMOS, DETECTORS,
-                                  RLA_BACKBONES, SEGMENTORS)
-from rla_mm.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION,
-                              Launch, announce,
-                              check_pretrained, find_pairs, prepare_demo,
-                              process_run, unique_runs, unreported_seeds,
-                              write_coupled_init, write_report)
-from rla_mm.paper.metafile import read_model_index
-from rla_mm.utils.runs import REPO_ROOT
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from rla_lab.demo.shapes import ShapesConfig
+from rla_lab.paper.catalog import (CLASSIFICATION, CLASSIFIERS, DEMO_BACKBONE,
+                                   DEMOS, DETECTORS, RLA_BACKBONES, SEGMENTORS)
+from rla_lab.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION, Launch,
+                               announce, check_pretrained, find_pairs,
+                               prepare_demo, process_run, unique_runs,
+                               unreported_seeds, write_coupled_init,
+                               write_report)
+from rla_lab.paper.metafile import read_model_index
+from rla_lab.utils.runs import REPO_ROOT
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 # The demo pairs' datasets: the seg and det pairs share one.
@@ -160,7 +164,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         if not args.demo or DEMOS[args.demo].task == CLASSIFICATION:
             parser.error('--demo-radius sets the shapes of the seg and det '
                          'demo dataset; the cls pair renders its own (its '
-                         'radius is set in rla_mm/demo/shapes_cls.py).')
+                         'radius is set in rla_lab/demo/shapes_cls.py).')
         try:
             ShapesConfig(min_radius=args.demo_radius[0],
                          max_radius=args.demo_radius[1])

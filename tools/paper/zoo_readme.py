@@ -10,10 +10,16 @@ Usage::
 """
 import argparse
 import os.path as osp
+import sys
+from pathlib import Path
 
-from rla_mm.paper.metafile import read_model_index
-from rla_mm.paper.zoo_readme import generated_blocks, render
-from rla_mm.utils.runs import REPO_ROOT
+# rla_lab, the lab code of this checkout, sits beside tools/ and is not
+# installed with rla_mm.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from rla_lab.paper.metafile import read_model_index
+from rla_lab.paper.zoo_readme import generated_blocks, render
+from rla_lab.utils.runs import REPO_ROOT
 
 README = osp.join(REPO_ROOT, 'configs', 'README.md')
 MODEL_INDEX = osp.join(REPO_ROOT, 'model-index.yml')

@@ -72,7 +72,7 @@ def _source(where: str, metadata: Dict[str, Any]) -> str:
         raise ValueError(
             f'{where}: "Results from" is {source!r}; write one of '
             f'{sorted(SOURCE_LABELS)} (a new source needs its label in '
-            'rla_mm.paper.metafile.SOURCE_LABELS).')
+            'rla_lab.paper.metafile.SOURCE_LABELS).')
     return source
 
 

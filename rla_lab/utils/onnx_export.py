@@ -148,9 +148,9 @@ def register_rcnn_classwise_nms_rewriter() -> None:
     of another class on the same RoI get the wrong box. This rewrite does
     mmdet's: the pairs as boxes, offset by class, through one NMS.
     """
+    from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
     from mmdeploy.core import FUNCTION_REWRITER
     from mmdeploy.mmcv.ops import multiclass_nms
-    from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
     from mmdet.structures.bbox import get_box_tensor
 
     @FUNCTION_REWRITER.register_rewriter(

@@ -7,10 +7,9 @@ mmengine's weight initialization.
 import os
 import os.path as osp
 import re
-from typing import (Any, Iterator, List, NamedTuple, Optional, Sequence,
-                    Tuple)
+from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from .checkpoint import is_pretrained_cfg
+from rla_mm.utils.checkpoint import is_pretrained_cfg
 
 # Any ``scheme://`` (http, torchvision, open-mmlab, s3, ...) is resolved by
 # mmengine's CheckpointLoader at load time, not read from the local disk.

@@ -287,7 +287,7 @@ def write_coupled_init(pair: Pair, seed: int, work_dir: str,
     """Write the twins' shared initial weights at ``seed`` (``INIT_FILE``).
 
     Skipped for a pair whose two runs have both been trained or both have
-    the file. See ``rla_mm.paper.coupling``.
+    the file. See ``rla_lab.paper.coupling``.
     """
     runs = (pair.baseline, pair.rla)
     folders = [run_dir(work_dir, run, seed) for run in runs]

@@ -251,7 +251,7 @@ def generated_blocks(zoo: Mapping[str, ZooModel]) -> Dict[str, str]:
         raise ValueError(
             f'metafile models in no table: {unlisted}. Name their configs '
             '<family stem with the backbone>.py after a family and a '
-            'backbone of rla_mm/paper/catalog.py, or add the family there.')
+            'backbone of rla_lab/paper/catalog.py, or add the family there.')
     return dict(
         pairs=pairs_table(zoo),
         classification=classification_tables(zoo),
