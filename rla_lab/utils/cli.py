@@ -116,13 +116,13 @@ def load_config(config_path: str,
 def config_from_args(args: argparse.Namespace) -> Config:
     """:func:`load_config` of a tool's parsed runner arguments.
 
-    Exits with the reason, without a traceback, when the config's codebase
-    is not installed.
+    Exits with the reason, without a traceback, when the config file is
+    missing or its codebase is not installed.
     """
     try:
         return load_config(args.config, args.cfg_options, args.launcher,
                            args.work_dir)
-    except CodebaseNotInstalledError as error:
+    except (CodebaseNotInstalledError, FileNotFoundError) as error:
         raise SystemExit(str(error)) from None
 
 

@@ -106,14 +106,35 @@ def _not_installed(codebase: Codebase, config_path: str,
         f'Install it into this environment: {install_command(codebase)}')
 
 
+def missing_config_message(config_path: str) -> str:
+    """Why ``config_path`` cannot be read; where the shipped one is.
+
+    The shipped configs live in this checkout, not in the installed plugin:
+    a relative ``configs/...`` path given outside the checkout's root is
+    pointed at the checkout's file.
+    """
+    message = f'{config_path}: no such config file'
+    shipped = osp.join(REPO_ROOT, config_path)
+    if not osp.isabs(config_path) and osp.isfile(shipped):
+        return (f'{message} in {osp.abspath(osp.curdir)}. The shipped '
+                f'configs are files of the rla_mm checkout, not of the '
+                f'installed package: give {shipped}, or run the tool from '
+                f'{REPO_ROOT}.')
+    return f'{message} ({osp.abspath(config_path)}).'
+
+
 def read_config(config_path: str) -> Config:
     """``Config.fromfile``, stopping clearly on a missing codebase.
 
     Raises:
+        FileNotFoundError: If there is no such file
+            (:func:`missing_config_message`).
         CodebaseNotInstalledError: If the config inherits from a codebase's
             config (``_base_ = '<scope>::...'``) that is not installed, or
             its ``default_scope`` names a codebase that cannot be imported.
     """
+    if not osp.isfile(config_path):
+        raise FileNotFoundError(missing_config_message(config_path))
     try:
         cfg = Config.fromfile(config_path)
     except ModuleNotFoundError as error:

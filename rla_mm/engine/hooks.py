@@ -5,7 +5,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, get_rank, is_main_process
 from mmengine.hooks import CheckpointHook, Hook, LoggerHook
 from mmengine.model import is_model_wrapper
@@ -75,7 +74,6 @@ def train_sampler(runner) -> Any:
     return sampler
 
 
-@HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save every rank's RNG states in checkpoints and restore them on resume.
 
@@ -182,7 +180,6 @@ class RNGStateHook(Hook):
         set_rng_state(states[get_rank()])
 
 
-@HOOKS.register_module()
 class MainProcessLoggerHook(LoggerHook):
     """mmengine's ``LoggerHook``, with the test metrics written by the main
     process only.
@@ -201,7 +198,6 @@ class MainProcessLoggerHook(LoggerHook):
             super().after_test_epoch(runner, metrics)
 
 
-@HOOKS.register_module()
 class SharedStartHook(Hook):
     """Start training from given weights with freshly seeded RNGs.
 

@@ -463,3 +463,16 @@ def test_untied_recurrent_convs_are_refused(reference, tmp_path):
     path = tmp_path / 'untied.pth'
     torch.save(state, path)
     assert 'recurrent_dsconvs.* differ' in load_error(path)
+
+
+@pytest.mark.parametrize('widen_factor', [0.25, 0.35, 0.5, 0.75, 1.0, 1.3,
+                                          1.4, 2.0])
+def test_width_rounding_is_mmdets(widen_factor):
+    """``round_channels`` keeps the plugin free of mmdet; it must round as
+    mmdet's ``make_divisible`` does, at every width of the network."""
+    from mmdet.models.utils import make_divisible
+
+    from rla_mm.models.backbones.rla_mobilenet_v2 import round_channels
+    for channels in (32, 16, 24, 64, 96, 160, 320, 1280, 7, 3.5):
+        value = channels * widen_factor
+        assert round_channels(value, 8) == make_divisible(value, 8)

@@ -25,9 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
-from mmdet.models.utils import make_divisible
-from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from rla_mm.utils.typing_utils import (ConfigType, OptConfigType,
+                                         OptMultiConfig)
 from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from torch import Tensor
@@ -35,7 +34,7 @@ from torch import Tensor
 from rla_mm.utils.checkpoint import (CheckpointMismatchError,
                                      load_backbone_state_dict,
                                      pretrained_entry, resolve_init_cfg)
-from .rla_resnet import ECA
+from .rla_resnet import ECA, check_eca_kernel_sizes
 
 # The released files' classifier: classifier.0 is a dropout, classifier.1
 # the fc layer (LinearClsHead's head.fc). bn2, the norm on the final h,
@@ -145,21 +144,16 @@ class RLAInvertedResidual(BaseModule):
         return out, y, h
 
 
-def _check_eca_kernel_sizes(kernel_sizes: Optional[Sequence[int]],
-                            num_layers: int) -> Tuple[Optional[int], ...]:
-    """Validate ``eca_kernel_sizes`` and return one entry per layer."""
-    if kernel_sizes is None:
-        return (None, ) * num_layers
-    kernel_sizes = tuple(kernel_sizes)
-    if len(kernel_sizes) != num_layers or any(
-            not isinstance(k, int) or k < 1 or k % 2 == 0
-            for k in kernel_sizes):
-        raise ValueError(
-            f'eca_kernel_sizes needs one odd positive kernel size per layer '
-            f'({num_layers}; the 1D conv is padded symmetrically), got '
-            f'{kernel_sizes}. The released ECA model uses '
-            f'{PAPER_ECA_KERNEL_SIZES}.')
-    return kernel_sizes
+def round_channels(channels: float, divisor: int = 8) -> int:
+    """MobileNetV2's rounding of a scaled width.
+
+    ``channels`` goes to the nearest multiple of ``divisor`` (at least
+    ``divisor``), and up by one more ``divisor`` where that lost over 10%.
+    mmdet, mmseg and mmpretrain each carry this rule as ``make_divisible``;
+    ours keeps the plugin free of any one of them (tested equal to mmdet's).
+    """
+    rounded = max(divisor, int(channels / divisor + 0.5) * divisor)
+    return rounded + divisor if rounded < 0.9 * channels else rounded
 
 
 def _checkpoint_hint(keys: Sequence[str]) -> str:
@@ -174,7 +168,6 @@ def _checkpoint_hint(keys: Sequence[str]) -> str:
             "'backbone.' for an MMPretrain or detector checkpoint).")
 
 
-@MODELS.register_module()
 class RLAMobileNetV2(BaseModule):
     """MobileNetV2 backbone with Recurrent Layer Aggregation (RLA-Net).
 
@@ -256,8 +249,8 @@ class RLAMobileNetV2(BaseModule):
                 rla_channels, int) or rla_channels < 1:
             raise ValueError(f'rla_channels must be a positive integer, got '
                              f'{rla_channels!r} (the paper uses 32).')
-        eca_sizes = _check_eca_kernel_sizes(eca_kernel_sizes,
-                                            self.num_layers)
+        eca_sizes = check_eca_kernel_sizes(eca_kernel_sizes, self.num_layers,
+                                           'layer', PAPER_ECA_KERNEL_SIZES)
         out_indices = tuple(out_indices)
         if not out_indices or any(
                 i not in range(self.num_layers + 1) for i in out_indices):
@@ -289,7 +282,7 @@ class RLAMobileNetV2(BaseModule):
         layer_cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg,
                          act_cfg=act_cfg)
 
-        in_channels = make_divisible(32 * widen_factor, 8)
+        in_channels = round_channels(32 * widen_factor, 8)
         self.conv1 = conv_norm_act(3, in_channels, 3, stride=2, **layer_cfg)
         self.stages = nn.ModuleList()
         self.stage_bns = nn.ModuleList()
@@ -297,7 +290,7 @@ class RLAMobileNetV2(BaseModule):
         self.out_channels: List[int] = []
         for s, (expand_ratio, channels, num_blocks,
                 stride) in enumerate(self.arch_settings):
-            out_channels = make_divisible(channels * widen_factor, 8)
+            out_channels = round_channels(channels * widen_factor, 8)
             blocks = []
             for j in range(num_blocks):
                 blocks.append(

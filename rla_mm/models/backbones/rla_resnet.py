@@ -28,8 +28,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from rla_mm.utils.typing_utils import (ConfigType, OptConfigType,
+                                         OptMultiConfig)
 from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from torch import Tensor
@@ -37,6 +37,8 @@ from torch import Tensor
 from rla_mm.utils.checkpoint import (load_backbone_state_dict,
                                      pretrained_entry, resolve_init_cfg)
 
+# ECA-RLA-Net's kernel sizes, one per stage (the paper's ImageNet models).
+PAPER_ECA_KERNEL_SIZES: Tuple[int, ...] = (5, 5, 5, 7)
 # conv_cfg types that build a plain nn.Conv2d, whose weight the fast paths
 # may slice and fuse; any other conv (weight standardisation, DCN, ...) must
 # be called as a module.
@@ -241,22 +243,31 @@ class RLABottleneck(BaseModule):
         return self.relu(out), h
 
 
-def _check_kernel_sizes(kernel_sizes: Optional[Sequence[int]],
-                        num_stages: int) -> Tuple[Optional[int], ...]:
-    """Validate ``eca_kernel_sizes`` and return one entry per stage."""
+def check_eca_kernel_sizes(kernel_sizes: Optional[Sequence[int]],
+                           num_units: int, unit: str,
+                           paper_sizes: Sequence[int]
+                           ) -> Tuple[Optional[int], ...]:
+    """Validate ``eca_kernel_sizes``: one odd positive size per ``unit``.
+
+    Args:
+        kernel_sizes (Sequence[int], optional): The argument; None for no ECA.
+        num_units (int): How many stages (or layers) the network has.
+        unit (str): What gets one size, for the message: ``'stage'``.
+        paper_sizes (Sequence[int]): The paper's sizes, for the message.
+
+    Returns:
+        tuple: One kernel size (or None) per unit.
+    """
     if kernel_sizes is None:
-        return (None, ) * num_stages
+        return (None, ) * num_units
     kernel_sizes = tuple(kernel_sizes)
-    if len(kernel_sizes) != num_stages:
+    if len(kernel_sizes) != num_units or any(
+            not isinstance(k, int) or k < 1 or k % 2 == 0
+            for k in kernel_sizes):
         raise ValueError(
-            f'eca_kernel_sizes needs one kernel size per stage '
-            f'({num_stages}), got {len(kernel_sizes)}: {kernel_sizes}. '
-            f'The paper uses (5, 5, 5, 7).')
-    for k in kernel_sizes:
-        if not isinstance(k, int) or k < 1 or k % 2 == 0:
-            raise ValueError(
-                f'eca_kernel_sizes must be odd positive integers (the 1D '
-                f'conv is padded symmetrically), got {kernel_sizes}.')
+            f'eca_kernel_sizes needs one odd positive kernel size per {unit} '
+            f'({num_units}; the 1D conv is padded symmetrically), got '
+            f'{kernel_sizes}. The paper uses {tuple(paper_sizes)}.')
     return kernel_sizes
 
 
@@ -280,7 +291,6 @@ def _check_strides_dilations(strides: Sequence[int],
                          f'{tuple(dilations)}.')
 
 
-@MODELS.register_module()
 class RLAResNet(BaseModule):
     """ResNet backbone with Recurrent Layer Aggregation (RLA-Net).
 
@@ -400,7 +410,8 @@ class RLAResNet(BaseModule):
         if not isinstance(rla_channels, int) or rla_channels < 1:
             raise ValueError(f'rla_channels must be a positive integer, got '
                              f'{rla_channels!r} (the paper uses 32).')
-        eca_sizes = _check_kernel_sizes(eca_kernel_sizes, num_stages)
+        eca_sizes = check_eca_kernel_sizes(eca_kernel_sizes, num_stages,
+                                           'stage', PAPER_ECA_KERNEL_SIZES)
         out_indices = tuple(out_indices)
         if not out_indices or any(
                 not 0 <= i < num_stages for i in out_indices):

@@ -12,7 +12,7 @@ from typing import Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
-from mmdet.utils import ConfigType, OptMultiConfig
+from rla_mm.utils.typing_utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor
 
