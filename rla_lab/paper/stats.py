@@ -2,10 +2,16 @@
 
 Seed ``s`` of the baseline and seed ``s`` of its RLA twin form a pair; the
 difference of the twins is estimated by the mean of the per-seed deltas
-(RLA minus baseline) with a Student-t confidence interval on ``n - 1``
-degrees of freedom, the interval of a paired t-test.
+(RLA minus baseline) with the confidence interval of a paired t-test
+(Student t on ``n - 1`` degrees of freedom), taken from
+:func:`scipy.stats.ttest_rel`.
+
+What this module adds to SciPy: no interval (None rather than NaN) for a
+single seed, no warning for deltas without spread, the summary of a pair
+with a verdict in words, and the planning figure
+:func:`seeds_to_exclude_zero`.
 """
-import math
+import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
@@ -27,33 +33,49 @@ def sample_sd(values: Sequence[float]) -> Optional[float]:
         float, optional: None for fewer than two values, where it is not
         defined.
     """
+    # Ours: None where NumPy would return NaN with a warning.
     if len(values) < 2:
         return None
     return float(np.std(values, ddof=1))
 
 
-def t_interval(values: Sequence[float],
-               confidence: float = 0.95) -> Optional[Tuple[float, float]]:
-    """Student-t confidence interval of the mean of ``values``.
+def paired_interval(baseline: Sequence[float],
+                    rla: Sequence[float],
+                    confidence: float = 0.95
+                    ) -> Optional[Tuple[float, float]]:
+    """Confidence interval of the mean paired delta, RLA minus baseline:
+    the interval of SciPy's paired t-test (``scipy.stats.ttest_rel``).
 
     Args:
-        values (Sequence[float]): Independent draws, e.g. per-seed deltas.
+        baseline (Sequence[float]): The baseline's values, one per seed.
+        rla (Sequence[float]): The RLA twin's values for the same seeds, in
+            the same order.
         confidence (float): Coverage of the interval, in (0, 1).
 
     Returns:
         tuple[float, float], optional: (low, high); None for fewer than two
-        values, which give no estimate of the spread.
+        pairs, which give no estimate of the spread.
     """
+    # Checked here, before the single-seed case returns, with a hint.
     if not 0 < confidence < 1:
         raise ValueError(f'confidence must be in (0, 1), got {confidence}; '
                          'e.g. 0.95 for a 95% interval.')
-    sd = sample_sd(values)
-    if sd is None:
+    if len(baseline) != len(rla):
+        raise ValueError('paired_interval needs one RLA value per baseline '
+                         f'value; got {len(baseline)} baseline and '
+                         f'{len(rla)} RLA values.')
+    # Ours: one pair has no spread to estimate; SciPy would give NaNs.
+    if len(rla) < 2:
         return None
-    n = len(values)
-    half = stats.t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
-    centre = float(np.mean(values))
-    return centre - half, centre + half
+    with warnings.catch_warnings():
+        # Ours: the same delta every seed (or equal but for rounding) makes
+        # SciPy warn of precision loss; its interval is the right zero- or
+        # near-zero-width one all the same.
+        warnings.filterwarnings(
+            'ignore', message='Precision loss', category=RuntimeWarning)
+        interval = stats.ttest_rel(rla, baseline).confidence_interval(
+            confidence_level=confidence)
+    return float(interval.low), float(interval.high)
 
 
 def seeds_to_exclude_zero(delta_mean: float,
@@ -78,6 +100,8 @@ def seeds_to_exclude_zero(delta_mean: float,
         ``|delta_mean|``; None if no n up to ``max_seeds`` is (e.g. for a
         zero delta).
     """
+    # Ours: SciPy's t quantiles, but no SciPy function solves for n in
+    # closed form (``scipy.stats.power`` simulates a test instead).
     n = np.arange(2, max_seeds + 1)
     half = stats.t.ppf((1 + confidence) / 2, n - 1) * delta_sd / np.sqrt(n)
     enough = np.flatnonzero(half < abs(delta_mean))
@@ -160,5 +184,5 @@ def paired_summary(baseline: Sequence[float],
         rla_sd=sample_sd(rla),
         delta_mean=float(np.mean(deltas)),
         delta_sd=sample_sd(deltas),
-        interval=t_interval(deltas, confidence),
+        interval=paired_interval(baseline, rla, confidence),
         confidence=confidence)

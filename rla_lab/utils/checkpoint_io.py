@@ -5,14 +5,25 @@ Python containers only, no arbitrary code run by unpickling. The released
 RLA-Net files need nothing more (the ImageNet files hold ``epoch``, ``arch``,
 ``state_dict``, ``best_acc1`` and ``optimizer``; mmdet 2.x detector files
 ``meta`` with strings and numbers, ``state_dict`` and ``optimizer``).
+
+Files are written by mmengine's ``fileio.put``. What this module adds to the
+libraries: mmengine's ``CheckpointLoader`` has no switch between
+weights-only and full unpickling, nor an error that names the flag; mmdet's
+``tools/model_converters/publish_model.py`` is a script (not importable, it
+hashes through a ``sha256sum`` subprocess and renames through an unawaited
+``mv``) and mmengine's ``CheckpointHook`` names a published file by the hash
+of the pickled dict rather than of the file, so
+``torch.hub.load_state_dict_from_url(check_hash=True)`` would refuse it.
 """
 import hashlib
+import io
 import os
 import os.path as osp
 import pickle
 from typing import Any, Tuple
 
 import torch
+from mmengine import fileio
 
 # The converters' flag that turns weights-only loading off.
 UNSAFE_FLAG = '--trust-pickle'
@@ -24,6 +35,10 @@ class UnsafeCheckpointError(ValueError):
 
 def load_checkpoint_file(path: str, trust_pickle: bool = False) -> Any:
     """Load ``path`` on CPU, weights-only unless ``trust_pickle``.
+
+    Ours, not mmengine's ``CheckpointLoader``: that one leaves
+    ``weights_only`` to torch's default, with no way to trust a file nor an
+    error saying how.
 
     Raises:
         FileNotFoundError: If there is no such file.
@@ -47,22 +62,34 @@ def load_checkpoint_file(path: str, trust_pickle: bool = False) -> Any:
 def publish(checkpoint: dict, out_file: str) -> Tuple[str, str]:
     """Save ``checkpoint`` as ``<out_file stem>-<sha256[:8]>.pth``.
 
-    The hash suffix follows mmdet's published weights, so a file name tells
-    which content it has.
+    The suffix is the first 8 hex digits of the SHA-256 of the file written,
+    as in mmdet's published weights (and as ``torch.hub``'s ``check_hash``
+    expects), so a file name tells which content it has. The checkpoint is
+    serialized through a buffer, as mmengine's ``save_checkpoint`` does, so
+    the bytes (and the name) depend on the content alone, not on
+    ``out_file``.
+
+    Args:
+        checkpoint (dict): What to save, e.g. ``meta`` and ``state_dict``.
+        out_file (str): The path to name the file after; its extension is
+            replaced by ``-<sha256[:8]>.pth``. Missing folders are created.
 
     Returns:
         tuple[str, str]: The path written and the file's SHA-256 (hex).
     """
-    out_dir = osp.dirname(osp.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
+    # Not mmengine's save_checkpoint, which writes the same bytes but warns
+    # twice per call of its deprecated FileClient (mmengine 0.10.7), nor
+    # mmdet's publish_model (see above). Ours: the hash of the bytes and the
+    # name made of it.
+    with io.BytesIO() as buffer:
+        torch.save(checkpoint, buffer)
+        data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
     stem = osp.splitext(out_file)[0]
-    tmp_file = stem + '.tmp.pth'
-    torch.save(checkpoint, tmp_file)
-    sha256 = hashlib.sha256()
-    with open(tmp_file, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            sha256.update(chunk)
-    digest = sha256.hexdigest()
     final_file = f'{stem}-{digest[:8]}.pth'
+    tmp_file = stem + '.tmp.pth'
+    fileio.put(data, tmp_file)  # creates missing folders
+    # Ours: renamed at once, so that no file under the final name holds
+    # less than the content its name says.
     os.replace(tmp_file, final_file)
     return final_file, digest

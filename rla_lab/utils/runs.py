@@ -31,6 +31,7 @@ PathLike = Union[str, os.PathLike]
 _OUTPUT_LOCK = threading.Lock()
 
 
+# Ours: mmpretrain's load_json_log splits by 'lr'; mmdet's is in a script.
 def read_json_lines(path: PathLike) -> List[dict]:
     """Records of a JSON-lines file such as mmengine's ``scalars.json``."""
     with open(path) as f:
@@ -270,6 +271,7 @@ class Panel(NamedTuple):
 _MARKER_BELOW = 30
 
 
+# Ours: mmdet's plot_curve (analyze_logs.py) is a script's, on pyplot.
 def plot_panels(rows: Sequence[Sequence[Panel]],
                 out_file: PathLike,
                 panel_size: Tuple[float, float] = (5.5, 3.6)) -> None:
@@ -315,6 +317,7 @@ def plot_panels(rows: Sequence[Sequence[Panel]],
     fig.savefig(out_file, dpi=100)
 
 
+# Ours: mmdet's analyze_logs.py picks curves from a script's arguments.
 def loss_curves(records: Sequence[dict]) -> List[Curve]:
     """One curve per ``loss*`` scalar of training records, by iteration.
 

@@ -1,12 +1,23 @@
 """Strict loading of released RLA checkpoints: into a backbone, or whole
-into MMPretrain's classifier."""
+into MMPretrain's classifier.
+
+Files are read by mmengine (``CheckpointLoader``, and
+``_load_checkpoint_with_prefix`` for a ``prefix``, as its ``Pretrained``
+initializer reads them). What this module adds: mmengine's
+``load_state_dict`` only warns about keys that do not fit (and raises, when
+strict, on rank 0 alone, with every key in one line); here any mismatch
+raises :class:`CheckpointMismatchError` on every rank, listing missing,
+unexpected and mis-shaped keys with advice for the usual wrong files, and
+the authors' released ImageNet files are keyed for MMPretrain's classifier.
+"""
 import warnings
 from typing import (Any, Callable, Dict, List, Mapping, Optional,
                     Sequence, Tuple)
 
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.model.weight_init import PretrainedInit
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import (CheckpointLoader,
+                                        _load_checkpoint_with_prefix)
 from torch import Tensor, nn
 
 # The released ImageNet files also hold the classifier (a norm on the final
@@ -88,6 +99,8 @@ def extract_state_dict(checkpoint: Mapping) -> Dict[str, Tensor]:
     Accepts a bare state dict, or a dict with ``state_dict`` (mmengine and
     the released ImageNet ``.pth.tar`` files) or ``model``.
     """
+    # Ours: mmengine does this only inside _load_checkpoint_to_model, which
+    # also loads into a module, and does not look under ``model``.
     for key in ('state_dict', 'model'):
         if key in checkpoint and isinstance(checkpoint[key], Mapping):
             checkpoint = checkpoint[key]
@@ -113,6 +126,10 @@ def _mismatches(source: Mapping[str, Tensor],
 
     A missing ``num_batches_tracked`` buffer (older PyTorch) is no mismatch.
     """
+    # Ours: torch's and mmengine's load_state_dict need the module and give
+    # one message with every key (mmengine's only a warning unless strict);
+    # this counts and previews each kind from the state dicts alone, for
+    # the error with its hint and for the converters, which have no module.
     missing = [
         k for k in target
         if k not in source and not k.endswith('num_batches_tracked')
@@ -272,27 +289,39 @@ def load_backbone_state_dict(filename: str,
 
     Local files, URLs and mmengine's ``prefix://`` schemes are read by
     mmengine's ``CheckpointLoader`` (``torch.load`` with its default
-    ``weights_only=True`` on torch >= 2.6, which the released files allow).
+    ``weights_only=True`` on torch >= 2.6, which the released files allow);
+    with a ``prefix``, through mmengine's ``_load_checkpoint_with_prefix``,
+    as mmengine's ``Pretrained`` initializer reads it.
 
     Args:
         filename (str): Path or URL of the checkpoint.
         target (Mapping[str, Tensor]): The model's ``state_dict()``.
         prefix (str, optional): Keep only keys under this prefix, stripped,
-            e.g. ``'backbone.'`` for a detector checkpoint.
+            e.g. ``'backbone.'`` for a detector checkpoint (mmengine adds a
+            missing final dot). The keys are looked up in the file's
+            ``state_dict`` (or the file itself), as mmengine does.
         model_name (str): Name of the model for error messages.
         classifier_prefixes (Sequence[str]): Keys to ignore, the released
             file's classifier (see :func:`match_state_dict`).
         hint (Callable, optional): Advice for a mismatch, from the keys
             (see :func:`match_state_dict`).
+
+    Raises:
+        CheckpointMismatchError: If no key is under ``prefix``, or the
+            weights do not fit ``target`` (see :func:`match_state_dict`).
     """
-    checkpoint = CheckpointLoader.load_checkpoint(
-        filename, map_location='cpu')
-    state_dict = extract_state_dict(checkpoint)
-    if prefix:
-        state_dict = {
-            k[len(prefix):]: v
-            for k, v in state_dict.items() if k.startswith(prefix)
-        }
+    if not prefix:
+        checkpoint = CheckpointLoader.load_checkpoint(
+            filename, map_location='cpu')
+        state_dict = extract_state_dict(checkpoint)
+    else:
+        # Ours: our error for mmengine's bare assert that some key is under
+        # the prefix (an assert that ``python -O`` drops: checked again).
+        try:
+            state_dict = _load_checkpoint_with_prefix(
+                prefix, filename, map_location='cpu')
+        except AssertionError:
+            state_dict = {}
         if not state_dict:
             raise CheckpointMismatchError(
                 f'{filename} has no keys under prefix {prefix!r}.')

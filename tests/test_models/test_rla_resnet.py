@@ -472,7 +472,8 @@ def test_registry_build():
     (dict(depth=50, rla_channels=0), 'rla_channels'),
     (dict(depth=50, base_channels=0), 'base_channels'),
     (dict(depth=50, stem_channels=32.0), 'stem_channels'),
-    (dict(depth=50, eca_kernel_sizes=(5, 5, 5)), 'one kernel size per stage'),
+    (dict(depth=50, eca_kernel_sizes=(5, 5, 5)),
+     'one odd positive kernel size per stage'),
     (dict(depth=50, eca_kernel_sizes=(5, 5, 4, 7)), 'odd'),
     (dict(depth=50, out_indices=(0, 4)), 'out_indices'),
     (dict(depth=50, out_indices=()), 'out_indices'),
@@ -542,6 +543,23 @@ def test_loads_detector_checkpoint_with_prefix(rla50, tmp_path):
         type='Pretrained', checkpoint=str(path), prefix='backbone.'))
     model.init_weights()
     torch.testing.assert_close(model.state_dict(), rla50.state_dict())
+
+
+def test_prefix_is_read_as_mmengine_pretrained_reads_it(rla50, tmp_path):
+    path = tmp_path / 'detector.pth'
+    state = {f'backbone.{k}': v for k, v in rla50.state_dict().items()}
+    torch.save({'meta': {}, 'state_dict': state}, path)
+    # Without its final dot, which mmengine's Pretrained adds.
+    model = RLAResNet(depth=50, init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='backbone'))
+    model.init_weights()
+    torch.testing.assert_close(model.state_dict(), rla50.state_dict())
+    # Our error where mmengine asserts.
+    model = RLAResNet(depth=50, init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='neck.'))
+    with pytest.raises(CheckpointMismatchError,
+                       match="no keys under prefix 'neck.'"):
+        model.init_weights()
 
 
 # A list as mmdet configs write it: Pretrained beside other initializers.

@@ -2,8 +2,9 @@
 import pytest
 
 from rla_lab.paper.stats import (NO_DIFFERENCE, RLA_HIGHER, RLA_LOWER,
-                                 SINGLE_SEED, paired_summary, sample_sd,
-                                 seeds_to_exclude_zero, t_interval)
+                                 SINGLE_SEED, paired_interval,
+                                 paired_summary, sample_sd,
+                                 seeds_to_exclude_zero)
 
 # Student t quantiles from the printed tables: t(0.975; 2 df), t(0.95; 2 df).
 T_975_2 = 4.303
@@ -16,16 +17,45 @@ def test_sample_sd_uses_n_minus_one():
     assert sample_sd([5.0]) is None
 
 
-def test_t_interval_of_three_values():
-    # Mean 2, sd 1, standard error 1 / sqrt(3) = 0.57735.
-    low, high = t_interval([1.0, 2.0, 3.0])
+def test_paired_interval_of_three_deltas():
+    # Deltas 1, 2, 3: mean 2, sd 1, standard error 1 / sqrt(3) = 0.57735.
+    baseline = [10.0, 20.0, 30.0]
+    rla = [11.0, 22.0, 33.0]
+    low, high = paired_interval(baseline, rla)
     assert low == pytest.approx(2 - T_975_2 * 0.57735, abs=1e-3)
     assert high == pytest.approx(2 + T_975_2 * 0.57735, abs=1e-3)
-    low, high = t_interval([1.0, 2.0, 3.0], confidence=0.90)
+    low, high = paired_interval(baseline, rla, confidence=0.90)
     assert high - low == pytest.approx(2 * T_95_2 * 0.57735, abs=1e-3)
-    assert t_interval([1.0]) is None
+    # RLA minus baseline, not the other way round.
+    low, high = paired_interval(rla, baseline)
+    assert high == pytest.approx(-2 + T_975_2 * 0.57735, abs=1e-3)
+    assert paired_interval([1.0], [2.0]) is None
     with pytest.raises(ValueError, match='confidence must be in'):
-        t_interval([1.0, 2.0], confidence=95)
+        paired_interval([1.0, 2.0], [2.0, 3.0], confidence=95)
+    with pytest.raises(ValueError, match='confidence must be in'):
+        paired_interval([1.0], [2.0], confidence=0)
+    with pytest.raises(ValueError, match='one RLA value per baseline'):
+        paired_interval([1.0, 2.0], [1.0])
+
+
+def test_paired_interval_of_four_deltas():
+    """A second example worked out by hand, on 3 degrees of freedom."""
+    # Deltas 0.5, -0.1, 0.3, 0.9: mean 0.4; squared deviations 0.01 +
+    # 0.25 + 0.01 + 0.25 = 0.52, / 3 -> sd 0.41633; standard error
+    # 0.41633 / 2 = 0.20817; t(0.975; 3) = 3.182 -> half width 0.66239.
+    low, high = paired_interval([70.0, 71.0, 72.0, 73.0],
+                                [70.5, 70.9, 72.3, 73.9])
+    assert low == pytest.approx(0.4 - 0.66239, abs=1e-3)
+    assert high == pytest.approx(0.4 + 0.66239, abs=1e-3)
+
+
+def test_paired_interval_without_spread_is_exact_and_quiet(recwarn):
+    assert paired_interval([1.0, 2.0], [2.0, 3.0]) == (1.0, 1.0)
+    assert paired_interval([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == (0.0, 0.0)
+    # Equal but for rounding (1.1 - 1e-15 and 1.1 + 1e-15): near zero width.
+    low, high = paired_interval([10.0, 20.0], [11.1, 21.1])
+    assert low == pytest.approx(1.1) and high == pytest.approx(1.1)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_paired_summary_of_the_issues_demo_seeds():

@@ -1,8 +1,10 @@
 """The backbone benchmark: its statistics, and a smoke run on tiny inputs."""
+import itertools
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -33,10 +35,40 @@ def test_alternates_order_between_rounds(bench):
     calls = []
     fns = {'rla': lambda: calls.append('rla'),
            'resnet': lambda: calls.append('resnet')}
-    times = bench.time_alternating(fns, repeats=3, warmup=0,
-                                   device=bench.torch.device('cpu'))
-    assert calls == ['rla', 'resnet', 'resnet', 'rla', 'rla', 'resnet']
+    times = bench.time_alternating(fns, repeats=3, warmup=0)
+    # Each measurement is a run of calls (the Timer's warm-up, then the
+    # timed ones): rounds RLA-ResNet, ResNet-RLA, RLA-ResNet.
+    runs = [name for name, _ in itertools.groupby(calls)]
+    assert runs == ['rla', 'resnet', 'rla', 'resnet']
+    assert calls.count('rla') == calls.count('resnet') >= 3
     assert {k: len(v) for k, v in times.items()} == {'rla': 3, 'resnet': 3}
+
+
+def test_rounds_are_timed_by_torch_benchmark(bench, monkeypatch):
+    """Each entry is the median of a torch.utils.benchmark measurement."""
+    medians = iter([0.5, 0.25, 0.75, 1.0])
+    seen = []
+
+    class FakeTimer:
+
+        def __init__(self, stmt, globals, label, num_threads):
+            self.label = label
+            assert stmt == 'fn()' and callable(globals['fn'])
+            assert num_threads == bench.torch.get_num_threads()
+
+        def blocked_autorange(self, min_run_time):
+            seen.append((self.label, min_run_time))
+            return SimpleNamespace(median=next(medians))
+
+    monkeypatch.setattr(bench.benchmark, 'Timer', FakeTimer)
+    times = bench.time_alternating(
+        {'rla': lambda: None, 'resnet': lambda: None}, repeats=2, warmup=0,
+        min_run_time=0.3)
+    assert seen == [('rla', 0.3), ('resnet', 0.3), ('resnet', 0.3),
+                    ('rla', 0.3)]
+    assert times == {'rla': [0.5, 1.0], 'resnet': [0.25, 0.75]}
+    with pytest.raises(ValueError, match='repeats must be at least 1'):
+        bench.time_alternating({'rla': lambda: None}, repeats=0, warmup=0)
 
 
 def test_benchmark_prints_ratios(tmp_path):

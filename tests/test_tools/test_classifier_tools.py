@@ -12,6 +12,7 @@ import mmpretrain
 import pytest
 import torch
 
+import rla_mm  # noqa: F401  (torch.load of mmengine's checkpoints below)
 from rla_lab.utils.runs import latest_run_dir, metrics_file, read_json_lines
 
 from .shipped import DATASETS, SHIPPED, options_for, write_imagenet

@@ -16,6 +16,7 @@ from typing import Dict, Sequence, Tuple
 import pytest
 import torch
 
+from rla_lab.utils.checkpoint_io import publish
 from rla_lab.utils.runs import read_test_metrics
 from tools.model_converters import rla_imagenet2mmdet, upgrade_mmdet2_detector
 
@@ -357,3 +358,20 @@ def test_unsafe_pickle_needs_the_flag(tmp_path: Path):
         rla_imagenet2mmdet.main([str(source), out_file])
     out = rla_imagenet2mmdet.main([str(source), out_file, '--trust-pickle'])
     assert 'args' not in torch.load(out, weights_only=True)
+
+
+def test_published_name_is_the_hash_of_the_content(tmp_path: Path):
+    """The name's suffix is the SHA-256 of the bytes written, and those
+    bytes depend on the checkpoint alone, not on the name asked for."""
+    checkpoint = dict(meta=dict(source='x'),
+                      state_dict=OrderedDict(w=torch.arange(4.0)))
+    first, digest = publish(checkpoint, str(tmp_path / 'a' / 'rla.pth'))
+    second, same = publish(checkpoint, str(tmp_path / 'other_name.pth'))
+    assert first == str(tmp_path / 'a' / f'rla-{digest[:8]}.pth')
+    assert second == str(tmp_path / f'other_name-{digest[:8]}.pth')
+    assert sha256_of(first) == sha256_of(second) == digest == same
+    assert sorted(p.name for p in tmp_path.rglob('*.pth')) == sorted(
+        [osp.basename(first), osp.basename(second)])
+    loaded = torch.load(first, weights_only=True)
+    assert loaded['meta'] == dict(source='x')
+    torch.testing.assert_close(loaded['state_dict']['w'], torch.arange(4.0))

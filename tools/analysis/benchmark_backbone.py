@@ -1,8 +1,9 @@
 """Side-by-side cost of RLA-ResNet and mmdet's ResNet in one process.
 
-Both models run alternately (RLA, ResNet, RLA, ...) under the same
-conditions, so the printed ratios hold on a shared, noisy machine where
-absolute times do not. Reports, for each depth pair:
+Both models are measured alternately (RLA, ResNet, ResNet, RLA, ...) by
+``torch.utils.benchmark.Timer`` under the same conditions, and each ratio is
+taken within a round, so the printed ratios hold on a shared, noisy machine
+where absolute times do not. Reports, for each depth pair:
 
 * train step: forward + backward with BatchNorm in training mode;
 * inference: forward under ``torch.no_grad`` in eval mode;
@@ -26,12 +27,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.utils.benchmark as benchmark
 
 # Models whose peak memory is measured: RLA-ResNet, its ResNet twin, and
 # RLA-ResNet with gradient checkpointing (which should undercut plain ResNet).
@@ -71,11 +72,6 @@ def build_backbone(kind: str, depth: int, dilated: bool = False) -> nn.Module:
         dict(type='RLAResNet', with_cp=kind == 'rla_cp', **common))
     model.set_fast_paths(**ABLATION.get(kind, {}))
     return model
-def synchronize(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
 def make_train_step(model: nn.Module, x: torch.Tensor,
                     amp: bool) -> Callable[[], None]:
     """A closure running forward + backward of ``model`` on ``x``."""
@@ -107,30 +103,52 @@ def make_inference(model: nn.Module, x: torch.Tensor,
 
 
 def time_alternating(fns: Dict[str, Callable[[], None]], repeats: int,
-                     warmup: int, device: torch.device
+                     warmup: int, min_run_time: float = 0.0
                      ) -> Dict[str, List[float]]:
     """Seconds per call of each function, one list entry per round.
 
-    Every round calls each function once, back to back, in alternating
-    order, so neither always runs first.
+    Each entry is the median of a ``torch.utils.benchmark.Timer``
+    measurement (``blocked_autorange``: warm-up calls that size its blocks,
+    then blocks of calls for ``min_run_time`` seconds, at least one call
+    each; it synchronizes an accelerator around the blocks and runs on
+    torch's current number of threads). Ours: the rounds. Every round
+    measures each function once, back to back, in alternating order, so
+    the machine's swings in speed hit all of them and neither always runs
+    first.
+
+    Args:
+        fns (dict): The functions to time, by name.
+        repeats (int): Number of rounds.
+        warmup (int): Calls of each function before the first round (e.g.
+            for ``torch.compile``), beside the Timer's own warm-up calls.
+        min_run_time (float): Seconds each measurement runs at least.
     """
+    if repeats < 1:
+        raise ValueError(f'repeats must be at least 1, got {repeats}.')
     for fn in fns.values():
         for _ in range(warmup):
             fn()
+    threads = torch.get_num_threads()
+    timers = {
+        name: benchmark.Timer(stmt='fn()', globals={'fn': fn}, label=name,
+                              num_threads=threads)
+        for name, fn in fns.items()
+    }
     times: Dict[str, List[float]] = {name: [] for name in fns}
     for r in range(repeats):
         order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
         for name in order:
-            synchronize(device)
-            start = time.perf_counter()
-            fns[name]()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
+            measurement = timers[name].blocked_autorange(
+                min_run_time=min_run_time)
+            times[name].append(measurement.median)
     return times
 
 
 def summarize_rounds(times: Dict[str, List[float]]) -> Dict[str, float]:
     """Median seconds of each model, and each RLA model's ratio to ResNet.
+
+    Ours: torch.utils.benchmark summarizes (and ``Compare`` tabulates) each
+    model's measurements apart, not ratios paired by round.
 
     A ratio is the median over rounds of the ratio within a round: the
     models of a round ran seconds apart, so the machine's slow swings in
@@ -242,10 +260,10 @@ def benchmark_pair(depth: int, args: argparse.Namespace) -> Dict[str, dict]:
         models[kind] = torch.compile(model) if args.compile else model
     train = summarize_rounds(time_alternating(
         {k: make_train_step(m, x, args.amp) for k, m in models.items()},
-        args.repeats, args.warmup, device))
+        args.repeats, args.warmup, args.min_run_time))
     infer = summarize_rounds(time_alternating(
         {k: make_inference(m, x, args.amp) for k, m in models.items()},
-        args.repeats, args.warmup, device))
+        args.repeats, args.warmup, args.min_run_time))
     result = {'train step (s)': train, 'inference (s)': infer}
     if not args.no_memory:
         saved = {k: saved_tensor_bytes(m, x, args.amp)
@@ -314,7 +332,8 @@ def benchmark_detector(args: argparse.Namespace) -> Dict[str, dict]:
 
         fns[kind] = step
     train = summarize_rounds(
-        time_alternating(fns, max(args.repeats // 2, 3), 1, device))
+        time_alternating(fns, max(args.repeats // 2, 3), 1,
+                         args.min_run_time))
     return {'Mask R-CNN train iter (s)': train}
 
 
@@ -377,7 +396,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=11,
                         help='rounds; single rounds vary by +-10%% on a '
                         'shared machine')
-    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='calls of each model before the first round '
+                        '(each measurement also makes one warm-up call)')
+    parser.add_argument('--min-run-time', type=float, default=0.0,
+                        help='seconds each model runs per round '
+                        '(torch.utils.benchmark\'s blocked_autorange); 0: '
+                        'one measured call')
     parser.add_argument('--amp', action='store_true',
                         help='autocast (fp16 on CUDA, bf16 on CPU)')
     parser.add_argument('--channels-last', action='store_true')

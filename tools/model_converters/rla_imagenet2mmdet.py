@@ -7,8 +7,6 @@ The authors' ImageNet files (``resnet50_rla_2283.pth.tar``,
 (``fc``, and ``bn2`` on the final hidden state) and the optimizer state.
 This tool keeps the backbone weights only, checks that they fit an
 ``RLAResNet`` exactly (depth, ``rla_channels`` and ECA kernel sizes are read
-import sys
-from pathlib import Path
 from the weights), and saves them as ``OUT_STEM-<sha256[:8]>.pth``, the way
 mmdet publishes its weights.
 
@@ -23,7 +21,9 @@ Example::
 """
 import argparse
 import re
+import sys
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from torch import Tensor
