@@ -10,41 +10,54 @@ What ``make demo`` runs, offline, once per task:
 
 Each run:
 
-1. renders the task's shapes dataset (skipped when the same one is already
-   there),
-2. trains the task's demo config from scratch with ``tools/train.py``,
-3. evaluates it with ``tools/test.py`` on the val split and paints its
+1. builds the run's config: the task's demo config with ``--cfg-options``
+   merged, the dataset options set in its ``shapes_dataset`` (the dataset
+   it names: folder and generator parameters), every dataloader pointed at
+   that folder and validation during training off; dumps it to
+   ``<work-dir>/config.py``, which both tools below run;
+2. renders the shapes dataset where it is missing
+   (``rla_lab.demo.config_dataset``; a folder that holds one drawn
+   otherwise is refused, not rewritten),
+3. trains the model from scratch with ``tools/train.py``,
+4. evaluates it with ``tools/test.py`` on the val split and paints its
    predictions on the val images (cls: draws the confusion matrix),
-4. plots the training losses and prints the metrics and where everything is.
+5. plots the training losses and prints the metrics and where everything is.
 
 Usage::
 
     python tools/demo.py [--task {cls,det,seg}] [--config CONFIG]
         [--data-root DIR] [--work-dir DIR] [--iters N] [--num-train N]
-        [--num-val N]
+        [--num-val N] [--cfg-options KEY=VALUE ...]
 
 ``--config configs/demo/mask_rcnn_r50_shapes.py`` (or
 ``fpn_r50_shapes_seg.py`` with ``--task seg``, ``cls_r50_shapes.py`` with
 ``--task cls``; with another ``--work-dir``) runs the plain ResNet-50 twin
-for comparison; ``--iters 2 --num-train 8 --num-val 2`` is the smoke test.
+for comparison; ``--iters 2 --num-train 8 --num-val 2 --data-root
+data/demo_shapes_smoke`` is the smoke test (a dataset of other sizes needs a
+folder of its own: the one of the config is kept).
 """
 import argparse
+import os
 import os.path as osp
 import shutil
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from glob import glob
 from pathlib import Path
-from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence
+from typing import Dict, Iterator, NamedTuple, Optional, Sequence, Tuple
+
+from mmengine.config import Config, DictAction
 
 # rla_lab, the lab code of this checkout, sits beside tools/ and is not
 # installed with rla_mm.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rla_lab.demo import (CLASSES, DEMO_DATASETS, annotation_path,
-                          background_only_miou)
+from rla_lab.demo import CLASSES, background_only_miou
+from rla_lab.demo.config_dataset import (DATASET_KEY, ConfigDataset,
+                                         ensure_config_dataset,
+                                         point_at_dataset)
+from rla_lab.utils.codebases import read_config
 from rla_lab.utils.runs import (Panel, latest_run_dir, loss_curves,
                                 metrics_file, plot_panels, read_json_lines,
                                 run_command, scalars_file, tool_command)
@@ -53,7 +66,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 class Task(NamedTuple):
-    """What differs between the demos (their datasets: ``DEMO_DATASETS``)."""
+    """What differs between the demos (each config names its dataset:
+    ``shapes_dataset``)."""
     config: str
     work_dir: str
     metric: str
@@ -79,6 +93,8 @@ IOU_COLUMNS = ('mIoU', 'mAcc', 'aAcc')
 TOPK = (1, 5)
 CONFUSION_KEY = 'confusion_matrix/result'
 SHOWN_PREDICTIONS = 4
+# The config both tools run, in the work dir.
+CONFIG_FILE = 'config.py'
 
 
 def parse_args() -> argparse.Namespace:
@@ -95,58 +111,62 @@ def parse_args() -> argparse.Namespace:
                         'in configs/demo/)')
     parser.add_argument('--data-root',
                         help='where the dataset is written and read '
-                        '(default: data/demo_shapes, or data/demo_shapes_cls '
-                        'for cls)')
+                        '(default: the config\'s shapes_dataset.root: '
+                        'data/demo_shapes, or data/demo_shapes_cls for cls)')
     parser.add_argument('--work-dir',
-                        help='where logs, checkpoint and outputs go '
-                        '(default: work_dirs/demo, work_dirs/demo_seg or '
+                        help='where the config, logs, checkpoint and outputs '
+                        'go (default: work_dirs/demo, work_dirs/demo_seg or '
                         'work_dirs/demo_cls)')
     parser.add_argument('--iters', type=int,
                         help='training iterations (default: the config\'s)')
     parser.add_argument('--num-train', type=int,
-                        help='train images (default: 400, or 10000 for cls)')
+                        help='train images (default: the config\'s '
+                        'shapes_dataset.num_train: 400, or 10000 for cls)')
     parser.add_argument('--num-val', type=int,
-                        help='val images (default: 50, or 5000 for cls)')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        metavar='KEY=VALUE',
-                        help='config overrides for both training and '
-                        'testing, as tools/train.py takes them, e.g. '
+                        help='val images (default: the config\'s '
+                        'shapes_dataset.num_val: 50, or 5000 for cls)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, metavar='KEY=VALUE',
+                        help='merged into the config of both training and '
+                        'testing, as tools/train.py merges them, e.g. '
                         'model.backbone.base_channels=32')
     args = parser.parse_args()
-    task, dataset = TASKS[args.task], DEMO_DATASETS[args.task]
+    task = TASKS[args.task]
     args.config = args.config or task.config
     args.work_dir = args.work_dir or task.work_dir
-    args.data_root = args.data_root or dataset.root
-    if args.num_train is None:
-        args.num_train = dataset.defaults.num_train
-    if args.num_val is None:
-        args.num_val = dataset.defaults.num_val
     return args
 
 
-def data_options(data_root: str, task: str) -> List[str]:
-    """``--cfg-options`` that point the demo config at ``data_root``."""
-    root = osp.abspath(data_root)
-    options = [
-        f'{loader}.dataset.data_root={root}'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ]
-    if task == 'det':
-        options.append(
-            f"test_evaluator.ann_file={annotation_path(root, 'val')}")
-    return options
+def demo_config(args: argparse.Namespace) -> Tuple[Config, ConfigDataset]:
+    """The config the demo runs, and the shapes dataset it reads.
 
+    ``args.config`` with ``--cfg-options`` merged and the dataset options
+    set in its ``shapes_dataset``, every dataloader pointed at the
+    dataset's folder (``point_at_dataset``), ``--iters`` set, and no
+    validation while training: the demo evaluates with ``tools/test.py``
+    afterwards.
 
-def train_options(iters: Optional[int]) -> List[str]:
-    """``--cfg-options`` of the training run.
-
-    The demo evaluates with ``tools/test.py`` afterwards, so validation
-    during training is switched off.
+    Raises:
+        ValueError: If the config names no shapes dataset, or an invalid
+            one.
     """
-    options = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
-    if iters is not None:
-        options.append(f'train_cfg.max_iters={iters}')
-    return options
+    cfg = read_config(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if cfg.get(DATASET_KEY) is None:
+        raise ValueError(
+            f'{args.config} names no shapes dataset ({DATASET_KEY}): '
+            f'tools/demo.py runs the configs of configs/demo/.')
+    data = dict(root=args.data_root, num_train=args.num_train,
+                num_val=args.num_val)
+    cfg.merge_from_dict({f'{DATASET_KEY}.{key}': value
+                         for key, value in data.items() if value is not None})
+    dataset = point_at_dataset(cfg)
+    cfg.merge_from_dict(
+        dict(val_cfg=None, val_dataloader=None, val_evaluator=None))
+    if args.iters is not None:
+        cfg.merge_from_dict({'train_cfg.max_iters': args.iters})
+    return cfg, dataset
 
 
 def run_tool(script: str, args: Sequence[str]) -> None:
@@ -237,30 +257,22 @@ def stage(title: str, times: Dict[str, float], name: str) -> Iterator[None]:
     times[name] = time.perf_counter() - start
 
 
-def train(config: str, train_dir: str, data_root: str, task: str,
-          iters: Optional[int], options: Sequence[str]) -> str:
+def train(config: str, train_dir: str) -> str:
     """Train with ``tools/train.py``; returns the last checkpoint's path."""
-    run_tool('train.py', [
-        config, '--work-dir', train_dir, '--cfg-options',
-        *data_options(data_root, task), *train_options(iters), *options
-    ])
+    run_tool('train.py', [config, '--work-dir', train_dir])
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         return f.read().strip()
 
 
 def evaluate(config: str, checkpoint: str, test_dir: str,
-             show_dir: Optional[str], data_root: str, task: str,
-             options: Sequence[str]) -> str:
+             show_dir: Optional[str]) -> str:
     """Evaluate with ``tools/test.py``, painting the predictions into
     ``show_dir`` unless it is None; returns the metrics file's path."""
     show = []
     if show_dir is not None:
         shutil.rmtree(show_dir, ignore_errors=True)
         show = ['--show-dir', show_dir]
-    run_tool('test.py', [
-        config, checkpoint, '--work-dir', test_dir, *show, '--cfg-options',
-        *data_options(data_root, task), *options
-    ])
+    run_tool('test.py', [config, checkpoint, '--work-dir', test_dir, *show])
     return metrics_file(latest_run_dir(test_dir))
 
 
@@ -272,23 +284,28 @@ def main() -> None:
     # A classifier's predictions are read from the confusion matrix.
     show_dir = None if classify else osp.join(work_dir, 'predictions')
     loss_curve = osp.join(work_dir, 'loss_curve.png')
+    config = osp.join(work_dir, CONFIG_FILE)
     times: Dict[str, float] = {}
+    try:
+        cfg, dataset = demo_config(args)
+    except ValueError as error:
+        raise SystemExit(str(error))
 
     with stage('[1/3] Dataset', times, 'data'):
-        dataset = DEMO_DATASETS[args.task]
-        data_cfg = replace(dataset.defaults, num_train=args.num_train,
-                           num_val=args.num_val)
-        written = dataset.ensure(args.data_root, data_cfg)
+        try:
+            written = ensure_config_dataset(cfg)
+        except ValueError as error:
+            raise SystemExit(str(error))
         print(f"{'Wrote' if written else 'Reusing'} the shapes dataset in "
-              f'{args.data_root}.')
+              f'{dataset.root}.')
+    os.makedirs(work_dir, exist_ok=True)
+    cfg.dump(config)
     with stage('[2/3] Training from scratch (the log shows the ETA)', times,
                'train'):
-        checkpoint = train(args.config, train_dir, args.data_root,
-                           args.task, args.iters, args.cfg_options)
+        checkpoint = train(config, train_dir)
     with stage('[3/3] Testing', times, 'test'):
-        metrics_path = evaluate(args.config, checkpoint,
-                                osp.join(work_dir, 'test'), show_dir,
-                                args.data_root, args.task, args.cfg_options)
+        metrics_path = evaluate(config, checkpoint,
+                                osp.join(work_dir, 'test'), show_dir)
 
     plot_losses(
         read_json_lines(scalars_file(latest_run_dir(train_dir))), loss_curve,
@@ -298,7 +315,8 @@ def main() -> None:
     stages = ', '.join(f'{k} {format_duration(v)}' for k, v in times.items())
     print(f'\nDemo finished in {format_duration(sum(times.values()))} '
           f'({stages}).')
-    print(f'{TASKS[args.task].metric} on the {args.num_val} val images:')
+    print(f'{TASKS[args.task].metric} on the {dataset.params.num_val} val '
+          f'images:')
     if classify:
         print(format_accuracy_table(metrics, len(CLASSES)))
         print('Confusion matrix (rows: true class, columns: predicted):')
@@ -309,8 +327,9 @@ def main() -> None:
     elif args.task == 'det':
         print(format_ap_table(metrics))
     else:
-        print(format_iou_table(metrics, background_only_miou(args.data_root)))
+        print(format_iou_table(metrics, background_only_miou(dataset.root)))
     print('Outputs:')
+    print(f'  config       {config}')
     print(f'  checkpoint   {checkpoint}')
     print(f'  metrics      {metrics_path}')
     print(f'  loss curve   {loss_curve}')

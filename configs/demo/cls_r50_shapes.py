@@ -14,6 +14,25 @@ _base_ = [
 custom_imports = dict(imports=['rla_mm'], allow_failed_imports=False)
 
 data_root = 'data/demo_shapes_cls/'
+# The shapes dataset this config reads (rla_lab/demo/config_dataset.py):
+# its kind ('classes': one shape per image, in class folders), its folder,
+# and the fields of rla_lab.demo.shapes.ShapesConfig it is drawn with (seed
+# is the dataset's, not training's randomness.seed). tools/demo.py and
+# tools/paper/run_pairs.py point every dataloader at its root and write it
+# there when it is missing.
+shapes_dataset = dict(
+    kind='classes',
+    root=data_root,
+    num_train=10000,
+    num_val=5000,
+    image_size=32,
+    min_objects=1,
+    max_objects=1,
+    min_radius=0.32,
+    max_radius=0.48,
+    min_visible=0.5,
+    noise_std=6.0,
+    seed=0)
 num_classes = 10  # rla_lab.demo.shapes_cls.CLASSES, one folder each
 max_iters = 400
 

@@ -9,6 +9,25 @@
 _base_ = '../mask_rcnn_r50.py'
 
 data_root = 'data/demo_shapes/'
+# The shapes dataset this config reads (rla_lab/demo/config_dataset.py):
+# its kind ('scenes': several shapes per image, as COCO instances and label
+# maps), its folder, and the fields of rla_lab.demo.shapes.ShapesConfig it
+# is drawn with (seed is the dataset's, not training's randomness.seed).
+# tools/demo.py and tools/paper/run_pairs.py point every dataloader at its
+# root and write it there when it is missing.
+shapes_dataset = dict(
+    kind='scenes',
+    root=data_root,
+    num_train=400,
+    num_val=50,
+    image_size=256,
+    min_objects=1,
+    max_objects=4,
+    min_radius=0.1,
+    max_radius=0.25,
+    min_visible=0.5,
+    noise_std=6.0,
+    seed=0)
 # rla_lab.demo.shapes.CATEGORIES, in order.
 metainfo = dict(
     classes=('circle', 'triangle', 'square', 'star'),

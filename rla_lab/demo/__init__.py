@@ -1,6 +1,11 @@
 """The demos' data: synthetic shapes in COCO (detection, instance masks)
 and MMSegmentation (label maps) format, and one shape per image in class
-folders for MMPretrain (classification), generated offline from a seed."""
+folders for MMPretrain (classification), generated offline from a seed.
+
+Each demo config names the dataset it reads (``shapes_dataset``);
+:mod:`.config_dataset` writes it where it is missing, for ``tools/demo.py``
+and ``tools/paper/run_pairs.py`` (imported on its own: it needs rla_mm).
+"""
 from typing import Callable, Dict, NamedTuple
 
 from .shapes import (CATEGORIES, SEG_CLASSES, ShapesConfig, annotation_path,
@@ -10,7 +15,8 @@ from .shapes_cls import CLASSES, CLS_SHAPES, ensure_cls_dataset
 
 
 class DemoDataset(NamedTuple):
-    """A demo's dataset: its parameters, its folder and its writer.
+    """A demo's dataset as ``tools/misc/make_demo_dataset.py`` writes it by
+    default: that of the demo configs (their ``shapes_dataset``).
 
     Attributes:
         defaults (ShapesConfig): The parameters the demo trains on.
@@ -24,7 +30,8 @@ class DemoDataset(NamedTuple):
     ensure: Callable[..., bool]
 
 
-# By demo task. Detection and segmentation read the same images.
+# By demo task. Detection and segmentation read the same images. The demo
+# configs of configs/demo/ name the same (tests/test_demo_data check it).
 DEMO_DATASETS: Dict[str, DemoDataset] = {
     'det': DemoDataset(ShapesConfig(), 'data/demo_shapes', ensure_dataset),
     'seg': DemoDataset(ShapesConfig(), 'data/demo_shapes', ensure_dataset),

@@ -95,17 +95,27 @@ def _check_folders(root: str) -> None:
                 f'write the dataset to another folder.')
 
 
-def write_cls_dataset(root: str, cfg: ShapesConfig) -> None:
-    """Write both splits as class folders of PNGs, then ``INFO_FILE``.
+def check_cls_config(cfg: ShapesConfig) -> None:
+    """Refuse parameters that are not of a classification dataset.
 
     Raises:
-        ValueError: If ``cfg`` draws more than one shape per image, or a
-            split folder holds folders that are not classes.
+        ValueError: If ``cfg`` draws more than one shape per image.
     """
     if cfg.max_objects != 1:
         raise ValueError(
             f'a classification image holds one shape; got max_objects='
             f'{cfg.max_objects}. Set min_objects=1 and max_objects=1.')
+
+
+def write_cls_dataset(root: str, cfg: ShapesConfig) -> None:
+    """Write both splits as class folders of PNGs, then ``INFO_FILE``.
+
+    Raises:
+        ValueError: If ``cfg`` draws more than one shape per image
+            (``check_cls_config``), or a split folder holds folders that
+            are not classes.
+    """
+    check_cls_config(cfg)
     _check_folders(root)
     info_file = Path(root, INFO_FILE)
     info_file.unlink(missing_ok=True)

@@ -1,34 +1,40 @@
 """Train and test baseline/RLA pairs over seeds, resumably, and report them.
 
 Each run of a config with a seed lives in ``<work_dir>/<config name>/
-seed_<seed>/``: ``train/`` and ``test/`` are the tools' work dirs, and two
-files mark its progress, written once a stage has finished:
-``trained.json`` (the checkpoint and the training command line) and
-``metrics.json`` (the test metrics). A finished run is not run again; an
-interrupted training resumes from its last checkpoint
-(``tools/train.py --resume``).
+seed_<seed>/``. The kit builds the run's config in Python
+(:func:`build_config`: the config file with the user's options merged, the
+seed set, and for the demos the shared initial weights' hook appended and
+the shapes dataset's folder set in every dataloader), dumps it there as
+``config.py`` and launches the tools with that file alone: ``train/`` and
+``test/`` are their work dirs. Two files mark a run's progress, written once
+a stage has finished: ``trained.json`` (the checkpoint and the training
+command line) and ``metrics.json`` (the test metrics). A finished run is
+not run again; an interrupted training resumes from its last checkpoint
+(``tools/train.py --resume``). A run keeps the config it was started with:
+when the kit now builds another, the changed keys are reported
+(:func:`warn_if_changed`); deleting the run's folder redoes it.
 """
-import argparse
+import copy
 import json
 import os
 import os.path as osp
-import shlex
 import sys
-from dataclasses import dataclass, replace
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+import threading
+from dataclasses import dataclass
+from typing import (Any, Dict, List, Mapping, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-from ..demo.shapes import (ShapesConfig, annotation_path, ensure_dataset,
-                           generator_info)
-from ..demo.shapes_cls import CLS_SHAPES, ensure_cls_dataset
+from ..demo.config_dataset import (DATASET_KEY, dataset_of,
+                                   ensure_config_dataset, point_at_dataset)
 from ..utils.codebases import read_config
-from ..utils.preflight import (find_missing_checkpoints,
+from ..utils.preflight import (MissingCheckpoint, find_missing_checkpoints,
                                missing_checkpoints_message)
 from ..utils.runs import (TOOLS_DIR, print_line, read_test_metrics,
                           run_command, shell_line, tool_command)
-from .catalog import BACKBONES, CLASSIFICATION, DETECTION, Family
+from .catalog import BACKBONES, Family
 from .coupling import coupled_initial_states
 from .metafile import PAPER, ZooModel
 from .report import (PairCurves, PairResults, SeedResult, format_markdown,
@@ -38,17 +44,13 @@ from .report import (PairCurves, PairResults, SeedResult, format_markdown,
 LAUNCHERS = ('pytorch', 'slurm', 'none')
 TRAINED_FILE = 'trained.json'
 METRICS_FILE = 'metrics.json'
+# The config a run is launched with, in its folder.
+CONFIG_FILE = 'config.py'
 # The initial weights of a run with --couple-init, in its folder.
 INIT_FILE = 'init.pth'
-SEED_OPTION = 'randomness.seed'
-# Val images of the kit's demo dataset. The demos score on 50, which leaves
-# much of the seed spread to the choice of those images: scored on 1000, the
-# same five checkpoints of the segmentation demo's ResNet twin spread with
-# an sd of 0.76 mIoU instead of 1.99 (docs/paired_demo.md).
-DEMO_VAL_IMAGES = 1000
-# The shapes dataset that a work dir's demo runs train and score on.
-DEMO_DATA_FILE = 'demo_data.json'
+SEED_KEY = 'randomness.seed'
 REPORT_FILES = ('pairs.md', 'pairs.csv', 'pairs_seeds.csv', 'pairs.png')
+_DUMP_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,223 @@ def run_dir(work_dir: str, run: Run, seed: int) -> str:
     return osp.join(work_dir, run.name, f'seed_{seed}')
 
 
+def shared_start_hook(folder: str, seed: int) -> dict:
+    """The hook that starts the run in ``folder`` from its ``INIT_FILE``
+    (``rla_mm.engine.SharedStartHook``), re-seeding with ``seed``."""
+    return dict(type='SharedStartHook', checkpoint=osp.join(folder, INIT_FILE),
+                seed=seed)
+
+
+def build_config(source: Config, options: Mapping[str, Any], seed: int,
+                 folder: str, coupled: bool = False) -> Config:
+    """The config the kit launches for one run with ``seed``.
+
+    A copy of ``source`` with ``options`` merged as ``--cfg-options`` would
+    merge them and ``randomness.seed`` set to ``seed``; with ``coupled``,
+    ``shared_start_hook`` appended to the config's own ``custom_hooks``; and
+    for a config that names a shapes dataset, its folder made absolute in
+    every dataloader (``point_at_dataset``).
+
+    Args:
+        source (Config): The config file as read.
+        options (Mapping[str, Any]): The user's ``--cfg-options``, as
+            mmengine's ``DictAction`` parsed them.
+        seed (int): The run's seed.
+        folder (str): The run's folder, where ``coupled`` weights are.
+        coupled (bool): Start from the pair's shared initial weights.
+
+    Raises:
+        ValueError: If the config names an invalid shapes dataset.
+    """
+    cfg = copy.deepcopy(source)
+    if options:
+        cfg.merge_from_dict(copy.deepcopy(dict(options)))
+    cfg.merge_from_dict({SEED_KEY: seed})
+    if coupled:
+        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []),
+                            shared_start_hook(folder, seed)]
+    point_at_dataset(cfg)
+    return cfg
+
+
+@dataclass(frozen=True)
+class Job:
+    """A run with one seed, and the config the kit builds for it.
+
+    Attributes:
+        run (Run): The run.
+        seed (int): Its seed.
+        folder (str): Its folder (``run_dir``).
+        source (Config): The run's config file as read.
+        cfg (Config): What the kit launches (``build_config``).
+    """
+    run: Run
+    seed: int
+    folder: str
+    source: Config
+    cfg: Config
+
+    @property
+    def label(self) -> str:
+        """The run and seed, as messages name them."""
+        return f'{self.run.name}, seed {self.seed}'
+
+    @property
+    def config_file(self) -> str:
+        """Where its config is dumped and launched from."""
+        return osp.join(self.folder, CONFIG_FILE)
+
+    @property
+    def init_file(self) -> str:
+        """Where its shared initial weights go (``--couple-init``)."""
+        return osp.join(self.folder, INIT_FILE)
+
+
+def plan_jobs(runs: Sequence[Run], seeds: Sequence[int], work_dir: str,
+              options: Mapping[str, Any], coupled: bool = False
+              ) -> List[Job]:
+    """Every run with every seed, seed by seed, with its config built.
+
+    Each config file is read once (``read_config``).
+
+    Raises:
+        ValueError: If a config names an invalid shapes dataset; the
+            message names the config.
+    """
+    sources = {run.name: read_config(run.config) for run in runs}
+    jobs = []
+    for seed in seeds:
+        for run in runs:
+            folder = run_dir(work_dir, run, seed)
+            try:
+                cfg = build_config(sources[run.name], options, seed, folder,
+                                   coupled)
+            except ValueError as error:
+                raise ValueError(f'{run.config}: {error}') from error
+            jobs.append(Job(run, seed, folder, sources[run.name], cfg))
+    return jobs
+
+
+def find_job(jobs: Sequence[Job], run: Run, seed: int) -> Job:
+    """The job of ``run`` with ``seed``.
+
+    Raises:
+        ValueError: If ``jobs`` has none (they were planned for other runs
+            or seeds).
+    """
+    for job in jobs:
+        if job.run == run and job.seed == seed:
+            return job
+    raise ValueError(f'No job of {run.name} with seed {seed}: plan_jobs '
+                     f'was given other runs or seeds.')
+
+
+# A key that one of two compared configs lacks.
+_ABSENT = object()
+
+
+def _show(value: Any) -> str:
+    return '(absent)' if value is _ABSENT else repr(value)
+
+
+def flatten(value: Any, prefix: str = '') -> Dict[str, Any]:
+    """The leaves of nested dicts and lists by dotted key, e.g.
+    ``{'a.b': 1, 'hooks.0.type': 'X'}``; an empty dict or list, and any
+    other value, is a leaf."""
+    if isinstance(value, dict) and value:
+        items = list(value.items())
+    elif isinstance(value, list) and value:
+        items = list(enumerate(value))
+    else:
+        return {prefix: value}
+    flat: Dict[str, Any] = {}
+    for key, item in items:
+        flat.update(flatten(item, f'{prefix}.{key}' if prefix else str(key)))
+    return flat
+
+
+def config_changes(old: Mapping, new: Mapping) -> List[str]:
+    """What differs from ``old`` to ``new``, as ``'dotted.key: old -> new'``
+    lines (``(absent)`` for a key one of them lacks), in ``new``'s order,
+    then the keys only ``old`` has.
+
+    Args:
+        old (Mapping): A config as a dict (``Config.to_dict``).
+        new (Mapping): Another.
+    """
+    was, now = flatten(dict(old)), flatten(dict(new))
+    keys = list(now) + [key for key in was if key not in now]
+    return [
+        f'{key}: {_show(was.get(key, _ABSENT))} -> '
+        f'{_show(now.get(key, _ABSENT))}'
+        for key in keys if was.get(key, _ABSENT) != now.get(key, _ABSENT)
+    ]
+
+
+def read_recorded(job: Job) -> Optional[Config]:
+    """The config the run was started with (its ``CONFIG_FILE``), if any."""
+    path = job.config_file
+    return Config.fromfile(path) if osp.isfile(path) else None
+
+
+def dump_config(cfg: Config, path: str) -> None:
+    """``Config.dump`` ``cfg`` to ``path`` atomically: an interruption
+    leaves none.
+
+    One dump at a time: mmengine formats the file with yapf, which keeps
+    its style in a global.
+    """
+    tmp = path[:-len('.py')] + '.tmp.py'
+    with _DUMP_LOCK:
+        cfg.dump(tmp)
+    os.replace(tmp, path)
+
+
+def check_datasets(jobs: Sequence[Job]) -> None:
+    """Refuse jobs whose runs were started on another shapes dataset.
+
+    A report must not mix two datasets: a run already started here (its
+    ``CONFIG_FILE``) names the dataset the others must use too.
+
+    Raises:
+        ValueError: If a started run names another ``DATASET_KEY`` than the
+            kit builds now, with the changed keys and the fix.
+    """
+    for job in jobs:
+        recorded = read_recorded(job)
+        if recorded is None:
+            continue
+        changes = config_changes(
+            {DATASET_KEY: recorded.to_dict().get(DATASET_KEY)},
+            {DATASET_KEY: job.cfg.to_dict().get(DATASET_KEY)})
+        if changes:
+            raise ValueError(
+                f'{job.label} was started on another shapes dataset '
+                f'({"; ".join(changes)}; recorded in {job.config_file}), '
+                f'and a report must not mix the two. Give this dataset a '
+                f'--work-dir of its own, or ask for the recorded one.')
+
+
+def prepare_datasets(jobs: Sequence[Job], dry_run: bool) -> None:
+    """Write the shapes datasets that unfinished jobs read, where missing
+    (``ensure_config_dataset``); with ``dry_run``, say which would be.
+
+    Raises:
+        ValueError: If a dataset's folder holds one drawn otherwise.
+    """
+    seen: List[str] = []
+    for job in jobs:
+        dataset = dataset_of(job.cfg)
+        if (dataset is None or dataset.root in seen
+                or read_state(job.folder, METRICS_FILE) is not None):
+            continue
+        seen.append(dataset.root)
+        if ensure_config_dataset(job.cfg, dry_run):
+            print(f'# would write the shapes dataset to {dataset.root}'
+                  if dry_run else
+                  f'Wrote the shapes dataset to {dataset.root}.')
+
+
 @dataclass(frozen=True)
 class Launch:
     """How the tools are started.
@@ -157,18 +376,10 @@ class Command(NamedTuple):
         return shell_line(self.argv, self.env)
 
 
-def _with_options(argv: List[str], options: Sequence[str]) -> List[str]:
-    return argv + (['--cfg-options', *options] if options else [])
-
-
-def seed_options(options: Sequence[str], seed: int) -> List[str]:
-    """``options`` with the seed of the run added."""
-    return [*options, f'{SEED_OPTION}={seed}']
-
-
-def train_command(run: Run, folder: str, launch: Launch,
-                  options: Sequence[str]) -> Command:
-    """Train ``run`` into ``<folder>/train``, resuming if it was started.
+def train_command(run: Run, config: str, folder: str,
+                  launch: Launch) -> Command:
+    """Train ``config`` of ``run`` into ``<folder>/train``, resuming if it
+    was started.
 
     ``--resume`` without a path resumes from the latest checkpoint in the
     work dir and starts afresh when there is none.
@@ -176,43 +387,41 @@ def train_command(run: Run, folder: str, launch: Launch,
     work_dir = osp.join(folder, 'train')
     gpus = str(launch.gpus or run.gpus)
     if launch.launcher == 'slurm':
-        argv = [
+        return Command([
             'bash', osp.join(TOOLS_DIR, 'slurm_train.sh'), launch.partition,
-            run.name, run.config, work_dir, '--resume'
-        ]
-        return Command(_with_options(argv, options), dict(GPUS=gpus))
+            run.name, config, work_dir, '--resume'
+        ], dict(GPUS=gpus))
     env: Dict[str, str] = {}
     if launch.launcher == 'pytorch':
-        argv = ['bash', osp.join(TOOLS_DIR, 'dist_train.sh'), run.config, gpus]
+        argv = ['bash', osp.join(TOOLS_DIR, 'dist_train.sh'), config, gpus]
     else:
-        argv = tool_command('train.py', run.config)
+        argv = tool_command('train.py', config)
         env = launch.local_env()
-    argv += ['--work-dir', work_dir, '--resume']
-    return Command(_with_options(argv, options), env)
+    return Command(argv + ['--work-dir', work_dir, '--resume'], env)
 
 
-def test_command(run: Run, checkpoint: str, folder: str, launch: Launch,
-                 options: Sequence[str]) -> Command:
-    """Test ``checkpoint`` of ``run`` into ``<folder>/test``."""
+def test_command(run: Run, config: str, checkpoint: str, folder: str,
+                 launch: Launch) -> Command:
+    """Test ``checkpoint`` with ``config`` of ``run`` into
+    ``<folder>/test``."""
     work_dir = osp.join(folder, 'test')
     gpus = str(launch.gpus or run.gpus)
     env: Dict[str, str] = {}
     if launch.launcher == 'slurm':
         argv = [
             'bash', osp.join(TOOLS_DIR, 'slurm_test.sh'), launch.partition,
-            run.name, run.config, checkpoint
+            run.name, config, checkpoint
         ]
         env = dict(GPUS=gpus)
     elif launch.launcher == 'pytorch':
         argv = [
-            'bash', osp.join(TOOLS_DIR, 'dist_test.sh'), run.config,
-            checkpoint, gpus
+            'bash', osp.join(TOOLS_DIR, 'dist_test.sh'), config, checkpoint,
+            gpus
         ]
     else:
-        argv = tool_command('test.py', run.config, checkpoint)
+        argv = tool_command('test.py', config, checkpoint)
         env = launch.local_env()
-    argv += ['--work-dir', work_dir]
-    return Command(_with_options(argv, options), env)
+    return Command(argv + ['--work-dir', work_dir], env)
 
 
 def announce(pairs: Sequence[Pair], seeds: Sequence[int], confidence: float,
@@ -259,136 +468,129 @@ def execute(command: Command, what: str,
             f'an interrupted training resumes from its last checkpoint.')
 
 
-def warn_if_changed(label: str, state: dict, command: Command) -> None:
-    """Warn when a finished run was trained with another command line."""
-    if state.get('command') != command.argv:
+def warn_if_changed(job: Job, recorded: Optional[Config],
+                    trained: bool) -> None:
+    """Warn when a run was started with another config than ``job.cfg``.
+
+    The run keeps its own: a trained run its results, an interrupted one
+    the config it resumes with. The warning lists the changed keys and says
+    how to redo the run with the current settings.
+    """
+    redo = (f'delete {job.folder} to '
+            f'{"train" if trained else "start"} it with the current settings.')
+    if recorded is None:
+        if trained:
+            print_line(
+                f'WARNING: {job.label} was trained without a recorded config '
+                f'(an older kit): its settings cannot be compared with the '
+                f'current ones. Its results are kept; {redo}',
+                file=sys.stderr)
+        return
+    changes = config_changes(recorded.to_dict(), job.cfg.to_dict())
+    if changes:
+        kept = ('Its results are kept' if trained else
+                'It resumes with the config it was started with')
         print_line(
-            f'WARNING: {label} was trained with a different command '
-            f'line:\n  {shlex.join(state.get("command", []))}\nIts results '
-            f'are kept; delete its folder to train it with the current '
-            f'settings.',
+            f'WARNING: {job.label} was {"trained" if trained else "started"} '
+            f'with another config ({job.config_file}) than the one asked for '
+            f'now:\n' + ''.join(f'  {change}\n' for change in changes) +
+            f'{kept}; {redo}',
             file=sys.stderr)
 
 
-def init_options(path: str, seed: int) -> List[str]:
-    """``--cfg-options`` that start training from the weights in ``path``.
-
-    They add ``SharedStartHook`` under ``default_hooks``: ``--cfg-options``
-    can add a key to a dict but not an item to ``custom_hooks``, a list, and
-    mmengine registers every entry of ``default_hooks``.
-    """
-    return [f'default_hooks.shared_start.{key}={value}'
-            for key, value in (('type', 'SharedStartHook'),
-                               ('checkpoint', path), ('seed', seed))]
-
-
-def write_coupled_init(pair: Pair, seed: int, work_dir: str,
-                       options: Sequence[str], dry_run: bool) -> None:
-    """Write the twins' shared initial weights at ``seed`` (``INIT_FILE``).
+def write_coupled_init(baseline: Job, rla: Job, dry_run: bool) -> None:
+    """Write the twins' shared initial weights (``INIT_FILE``) at their
+    seed, from the configs the kit built for them.
 
     Skipped for a pair whose two runs have both been trained or both have
     the file. See ``rla_lab.paper.coupling``.
     """
-    runs = (pair.baseline, pair.rla)
-    folders = [run_dir(work_dir, run, seed) for run in runs]
-    if all(read_state(folder, TRAINED_FILE) or osp.isfile(
-            osp.join(folder, INIT_FILE)) for folder in folders):
+    jobs = (baseline, rla)
+    if all(read_state(job.folder, TRAINED_FILE) or osp.isfile(job.init_file)
+           for job in jobs):
         return
     if dry_run:
-        print(f'# would write shared initial weights of seed {seed} to '
-              f'{", ".join(osp.join(f, INIT_FILE) for f in folders)}')
+        print(f'# would write shared initial weights of seed {baseline.seed} '
+              f'to {", ".join(job.init_file for job in jobs)}')
         return
-    overrides = parse_cfg_options(seed_options(options, seed))
-    states = coupled_initial_states(
-        *[run_config(run, overrides) for run in runs], seed)
-    for folder, state in zip(folders, (states['baseline'], states['rla'])):
-        os.makedirs(folder, exist_ok=True)
-        path = osp.join(folder, INIT_FILE)
-        torch.save(state, path + '.tmp')
-        os.replace(path + '.tmp', path)
+    states = coupled_initial_states(baseline.cfg, rla.cfg, baseline.seed)
+    for job, state in zip(jobs, (states['baseline'], states['rla'])):
+        os.makedirs(job.folder, exist_ok=True)
+        torch.save(state, job.init_file + '.tmp')
+        os.replace(job.init_file + '.tmp', job.init_file)
 
 
-def process_run(run: Run, seed: int, work_dir: str, launch: Launch,
-                options: Sequence[str], dry_run: bool,
-                coupled: bool = False) -> None:
-    """Bring ``run`` with ``seed`` to its next state: trained, then tested.
+def describe_dump(job: Job) -> str:
+    """What a dry run says of a config it would dump: its file, where it
+    would go, and what the kit changes in it."""
+    changes = config_changes(job.source.to_dict(), job.cfg.to_dict())
+    return '\n'.join(
+        [f'# would dump {job.run.config} to {job.config_file}, changing:'] +
+        [f'#   {change}' for change in changes])
 
-    With ``dry_run``, print the commands that would run instead. With
-    ``coupled``, training starts from the run's ``INIT_FILE``
-    (``write_coupled_init``).
+
+def process_run(job: Job, launch: Launch, dry_run: bool) -> None:
+    """Bring ``job`` to its next state: trained, then tested.
+
+    Its config is dumped into its folder before it first trains, and both
+    tools are launched with that file. With ``dry_run``, print what would
+    be dumped and the commands that would run instead.
     """
-    folder = run_dir(work_dir, run, seed)
-    label = f'{run.name}, seed {seed}'
-    options = seed_options(options, seed)
-    train = train_command(
-        run, folder, launch, options +
-        (init_options(osp.join(folder, INIT_FILE), seed) if coupled else []))
+    folder, label, config = job.folder, job.label, job.config_file
     trained = read_state(folder, TRAINED_FILE)
-    if trained is not None:
-        warn_if_changed(label, trained, train)
+    recorded = read_recorded(job)
+    warn_if_changed(job, recorded, trained is not None)
     if read_state(folder, METRICS_FILE) is not None:
         print_line(f'# {label}: finished, skipped')
         return
     if dry_run:
         print(f'# {label}')
+        if recorded is None:
+            print(describe_dump(job))
         if trained is not None:
-            print(test_command(run, trained['checkpoint'], folder, launch,
-                               options).shell())
+            print(test_command(job.run, config, trained['checkpoint'],
+                               folder, launch).shell())
             return
-        print(train.shell())
+        print(train_command(job.run, config, folder, launch).shell())
         # The checkpoint is only known once training has finished: the
         # printed command has the shell read it then.
         placeholder = '@CHECKPOINT@'
         last = osp.join(folder, 'train', 'last_checkpoint')
-        test = test_command(run, placeholder, folder, launch, options)
+        test = test_command(job.run, config, placeholder, folder, launch)
         print(test.shell().replace(placeholder, f'"$(cat {last})"'))
         return
 
     os.makedirs(folder, exist_ok=True)
+    if recorded is None:
+        dump_config(job.cfg, config)
     prefix = f'[{label}] ' if launch.side_by_side else None
     if trained is None:
+        train = train_command(job.run, config, folder, launch)
         execute(train, f'Training {label}', prefix)
         with open(osp.join(folder, 'train', 'last_checkpoint')) as f:
             trained = dict(checkpoint=f.read().strip(), command=train.argv)
         write_state(folder, TRAINED_FILE, trained)
-    test = test_command(run, trained['checkpoint'], folder, launch, options)
+    test = test_command(job.run, config, trained['checkpoint'], folder,
+                        launch)
     execute(test, f'Testing {label}', prefix)
     record = read_test_metrics(osp.join(folder, 'test'))
     write_state(folder, METRICS_FILE, record)
 
 
-def parse_cfg_options(options: Sequence[str]) -> Optional[dict]:
-    """``--cfg-options`` as mmengine's ``DictAction`` reads them."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args(['--cfg-options', *options]
-                             if options else []).cfg_options
-
-
-def run_config(run: Run, overrides: Optional[dict]) -> Config:
-    """The config of ``run`` with ``overrides`` (``parse_cfg_options``)."""
-    cfg = read_config(run.config)
-    if overrides:
-        cfg.merge_from_dict(overrides)
-    return cfg
-
-
-def check_pretrained(runs: Sequence[Run], seeds: Sequence[int],
-                     options: Sequence[str], work_dir: str) -> Optional[str]:
-    """Why the untrained ``runs`` cannot start, or None if they can.
+def check_pretrained(jobs: Sequence[Job]) -> Optional[str]:
+    """Why the untrained ``jobs`` cannot start, or None if they can.
 
     Each RLA config needs the authors' ImageNet weights; finding one missing
     before the first run starts beats finding it after a day of training.
     """
-    overrides = parse_cfg_options(options)
-    names, missing = [], []
-    for run in runs:
-        if all(read_state(run_dir(work_dir, run, seed), TRAINED_FILE)
-               for seed in seeds):
+    names: List[str] = []
+    missing: List[MissingCheckpoint] = []
+    for job in jobs:
+        if job.run.name in names or read_state(job.folder, TRAINED_FILE):
             continue
-        found = find_missing_checkpoints(run_config(run, overrides).model)
+        found = find_missing_checkpoints(job.cfg.model)
         if found:
-            names.append(run.name)
+            names.append(job.run.name)
             missing += [m for m in found if m not in missing]
     if not missing:
         return None
@@ -480,90 +682,3 @@ def write_report(pairs: Sequence[Pair], seeds: Sequence[int], work_dir: str,
             f.write(text)
     plot_pairs(curves, paths[3])
     return paths
-
-
-def pin_demo_data(work_dir: str, cfg: ShapesConfig, dry_run: bool) -> None:
-    """Record in ``work_dir`` the dataset its demo runs use; refuse another.
-
-    A shared data root may be rewritten for another work dir: this one's
-    next start writes its own dataset back (equal configs give identical
-    files), so its runs never mix two datasets in one report.
-
-    Args:
-        work_dir (str): The kit's work dir.
-        cfg (ShapesConfig): The dataset this command would train on.
-        dry_run (bool): Check only; write nothing.
-
-    Raises:
-        ValueError: If ``work_dir`` is pinned to a dataset drawn otherwise.
-    """
-    wanted = generator_info(cfg)
-    pinned = read_state(work_dir, DEMO_DATA_FILE)
-    if pinned is None:
-        if not dry_run:
-            os.makedirs(work_dir, exist_ok=True)
-            write_state(work_dir, DEMO_DATA_FILE, wanted)
-        return
-    if pinned == wanted:
-        return
-    was, now = ({**info.get('generator', {}),
-                 'generator_version': info.get('generator_version')}
-                for info in (pinned, wanted))
-    changed = [f'{key} {was.get(key)} -> {value}'
-               for key, value in now.items() if was.get(key) != value]
-    raise ValueError(
-        f'{work_dir} was started on another shapes dataset '
-        f'({", ".join(changed)}; recorded in {DEMO_DATA_FILE}), and a '
-        f'report must not mix the two. Give this dataset a --work-dir of '
-        f'its own, or repeat the recorded --demo-images / --demo-radius.')
-
-
-def prepare_demo(data_root: str, images: Optional[Tuple[int, int]],
-                 task: str, work_dir: str, dry_run: bool,
-                 radius: Optional[Tuple[float, float]] = None) -> List[str]:
-    """Write the shapes dataset if needed; return the options that use it.
-
-    Args:
-        data_root (str): The dataset's folder.
-        images (tuple[int, int], optional): Train and val images where not
-            the defaults: the demos' train split and ``DEMO_VAL_IMAGES``
-            val images for detection and segmentation, the classification
-            demo's splits (``CLS_SHAPES``) for classification.
-        task (str): The demo pair's task, e.g. ``DETECTION``.
-        work_dir (str): The kit's work dir, pinned to the dataset
-            (``pin_demo_data``).
-        dry_run (bool): Only say what would be written.
-        radius (tuple[float, float], optional): Smallest and largest
-            circumradius of the shapes, as fractions of the image size,
-            where not the demos' (detection and segmentation only).
-
-    Returns:
-        list[str]: ``--cfg-options`` that point every dataloader (and the
-        COCO evaluators of a detection pair) at ``data_root``.
-
-    Raises:
-        ValueError: If ``work_dir`` holds runs on another shapes dataset.
-    """
-    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    root = osp.abspath(data_root)
-    if task == CLASSIFICATION:
-        defaults, ensure, shapes = CLS_SHAPES, ensure_cls_dataset, {}
-    else:
-        defaults, ensure = ShapesConfig(), ensure_dataset
-        shapes = dict(num_val=DEMO_VAL_IMAGES)
-    if images is not None:
-        shapes = dict(num_train=images[0], num_val=images[1])
-    if radius is not None:
-        shapes.update(min_radius=radius[0], max_radius=radius[1])
-    cfg = replace(defaults, **shapes)
-    pin_demo_data(work_dir, cfg, dry_run)
-    if dry_run:
-        print(f'# would write the shapes dataset to {root} if missing')
-    elif ensure(root, cfg):
-        print(f'Wrote the shapes dataset to {root}.')
-    options = [f'{loader}.dataset.data_root={root}' for loader in loaders]
-    if task == DETECTION:
-        ann_file = annotation_path(root, 'val')
-        options += [f'{evaluator}.ann_file={ann_file}'
-                    for evaluator in ('val_evaluator', 'test_evaluator')]
-    return options

@@ -175,7 +175,7 @@ def protocol(seeds: Sequence[int], confidence: float,
         map(str, seeds))
     text = (
         'Protocol: in each pair the two configs differ only in the backbone; '
-        'both twins are trained and tested with the same command line once '
+        'both twins are trained and tested with the same settings once '
         f'per seed (`randomness.seed`), {listed}, fixed before the runs. '
         'Every finished seed is reported, none dropped. Delta = RLA minus '
         'baseline of the same seed; "sd" is the sample standard deviation '

@@ -1,7 +1,10 @@
 import os.path as osp
 from dataclasses import replace
 
-from rla_lab.demo.shapes import annotation_path
+from mmengine.config import Config
+
+from rla_lab.demo.shapes import (ShapesConfig, annotation_path,
+                                 read_generator_config, write_dataset)
 from rla_lab.demo.shapes_cls import (CLASSES, CLS_SHAPES,
                                      read_cls_generator_config)
 
@@ -30,6 +33,32 @@ def test_demo_smoke(tmp_path):
     summary = result.stdout[result.stdout.index('Demo finished'):]
     for row in ('bbox', 'segm', 'AP50', 'loss curve', 'predictions'):
         assert row in summary
+    # Both tools ran the config the demo built, which names the dataset.
+    config = work_dir / 'config.py'
+    cfg = Config.fromfile(str(config))
+    assert cfg.shapes_dataset.root == str(data_root)
+    assert cfg.test_evaluator.ann_file == annotation_path(
+        str(data_root), 'val')
+    assert (cfg.train_cfg.max_iters, cfg.val_cfg) == (2, None)
+    assert f'  config       {config}' in summary
+
+
+def test_demo_keeps_a_dataset_drawn_otherwise(tmp_path):
+    """A dataset of other sizes is not drawn over the one in --data-root:
+    the demo stops before training, naming the fix."""
+    data_root = tmp_path / 'data'
+    tiny = ShapesConfig(num_train=2, num_val=1, image_size=64)
+    write_dataset(str(data_root), tiny)
+    result = run_tool([
+        'python', TOOLS / 'demo.py', '--iters', '2', '--num-train', '8',
+        '--num-val', '2', '--data-root', data_root, '--work-dir',
+        tmp_path / 'work', *NARROW
+    ], cwd=tmp_path, timeout=600, check=False)
+    assert result.returncode != 0
+    assert 'drawn with other parameters' in result.stderr
+    assert '--data-root DIR' in result.stderr
+    assert read_generator_config(str(data_root)) == tiny
+    assert not (tmp_path / 'work').exists()
 
 
 def test_segmentation_demo_smoke(tmp_path):

@@ -11,9 +11,16 @@ mean paired delta (RLA minus baseline) with its Student-t interval, and the
 paper's RLA value; every seed's values go to ``pairs_seeds.csv`` and the
 training curves to ``pairs.png``.
 
+Each run's config is built here, not on the tools' command lines: the
+config file with ``--cfg-options`` merged and the seed set is dumped into
+the run's folder as ``config.py``, and both tools are launched with that
+file alone.
+
 Resumable: each run keeps its state in ``<work-dir>/<config>/seed_<N>/``. A
 finished run is not run again; an interrupted training resumes from its last
-checkpoint. Delete a run's folder to redo it.
+checkpoint. A run keeps the config it was started with: when the one asked
+for now differs, the changed keys are reported. Delete a run's folder to
+redo it.
 
 Usage::
 
@@ -22,16 +29,19 @@ Usage::
         [--backbones B ...] [--seeds N ...] [--confidence C]
         [--work-dir DIR] [--launcher {pytorch,slurm,none}] [--gpus N]
         [--partition P] [--cfg-options KEY=VALUE ...] [--dry-run]
-    python tools/paper/run_pairs.py --demo [{seg,det,cls}] [--jobs N]
-        [--demo-images TRAIN VAL] [--couple-init] ...
+    python tools/paper/run_pairs.py --demo [{seg,seg-half,seg-4x,
+        seg-train1600,det,cls}] [--jobs N] [--couple-init] ...
 
 Without ``--detectors``, ``--segmentors`` or ``--classifiers`` every
 detection and segmentation pair runs; the ImageNet pairs run only when
-named. ``--demo`` runs
-the kit on the generated shapes dataset with a demo pair (``configs/demo/``):
-the Semantic FPN pair (``seg``, the default), the Mask R-CNN pair (``det``)
-or the classification pair (``cls``), on CPU by default. The protocol is
-printed before any run starts.
+named. ``--demo`` runs the kit on the generated shapes dataset with a demo
+pair (``configs/demo/pairs/``), on CPU by default: the Semantic FPN pair
+(``seg``, the default), at half width (``seg-half``), for 2800 iterations
+(``seg-4x``) or on 1600 train images (``seg-train1600``), the Mask R-CNN
+pair (``det``) or the classification pair (``cls``). Each config names its
+dataset (``shapes_dataset``: folder and generator parameters), which is
+written where it is missing; ``--cfg-options shapes_dataset.KEY=VALUE``
+asks for another. The protocol is printed before any run starts.
 """
 import argparse
 import os
@@ -39,27 +49,26 @@ import os.path as osp
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
+
+from mmengine.config import DictAction
 
 # rla_lab, the lab code of this checkout, sits beside tools/ and is not
 # installed with rla_mm.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rla_lab.demo.shapes import ShapesConfig
-from rla_lab.paper.catalog import (CLASSIFICATION, CLASSIFIERS, DEMO_BACKBONE,
-                                   DEMOS, DETECTORS, RLA_BACKBONES, SEGMENTORS)
-from rla_lab.paper.kit import (DEMO_VAL_IMAGES, LAUNCHERS, SEED_OPTION, Launch,
-                               announce, check_pretrained, find_pairs,
-                               prepare_demo, process_run, unique_runs,
-                               unreported_seeds, write_coupled_init,
-                               write_report)
+from rla_lab.demo.config_dataset import DATASET_KEY
+from rla_lab.paper.catalog import (CLASSIFIERS, DEMO_BACKBONE, DEMOS,
+                                   DETECTORS, RLA_BACKBONES, SEGMENTORS)
+from rla_lab.paper.kit import (LAUNCHERS, SEED_KEY, Launch, announce,
+                               check_datasets, check_pretrained, find_job,
+                               find_pairs, plan_jobs, prepare_datasets,
+                               process_run, unique_runs, unreported_seeds,
+                               write_coupled_init, write_report)
 from rla_lab.paper.metafile import read_model_index
 from rla_lab.utils.runs import REPO_ROOT
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
-# The demo pairs' datasets: the seg and det pairs share one.
-SHAPES_DATA_ROOT = 'data/demo_shapes_pairs'
-CLS_DATA_ROOT = 'data/demo_shapes_cls_pairs'
 MODEL_INDEX = osp.join(REPO_ROOT, 'model-index.yml')
 
 
@@ -86,9 +95,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '(default: all that have configs)')
     parser.add_argument(
         '--seeds', nargs='+', type=int, default=[0], metavar='N',
-        help='seeds to run each model with, given to the configs as '
-        f'{SEED_OPTION}; one run folder per seed (default: 0; an interval '
-        'needs at least two)')
+        help=f'seeds to run each model with, set as {SEED_KEY} in its '
+        'config; one run folder per seed (default: 0; an interval needs at '
+        'least two)')
     parser.add_argument(
         '--confidence', type=float, default=0.95,
         help='coverage of the interval of the mean delta (default: '
@@ -117,31 +126,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'line a run prints starts with its name, e.g. '
         '"[fpn_r50_shapes_seg, seed 0] "')
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-        help='passed to both tools for every run, e.g. '
-        f'env_cfg.dist_cfg.backend=gloo ({SEED_OPTION} is set by --seeds)')
+        '--cfg-options', nargs='+', action=DictAction, default={},
+        metavar='KEY=VALUE',
+        help='merged into the config of every run, as tools/train.py '
+        'merges them, e.g. env_cfg.dist_cfg.backend=gloo, or with --demo '
+        f'{DATASET_KEY}.num_train=1600 {DATASET_KEY}.root=DIR for another '
+        f'shapes dataset ({SEED_KEY} is set by --seeds)')
     parser.add_argument(
         '--dry-run', action='store_true',
-        help='print the commands of the runs that are not finished')
+        help='print the configs that would be dumped (where, and what the '
+        'kit changes in them) and the commands of the runs that are not '
+        'finished; write nothing')
     parser.add_argument(
         '--demo', nargs='?', const='seg', choices=list(DEMOS),
-        help='a demo pair on the generated shapes dataset: seg (Semantic '
-        'FPN R-50, the default), det (Mask R-CNN R-50) or cls (R-50 '
+        help='a demo pair on the generated shapes dataset '
+        '(configs/demo/pairs/): seg (Semantic FPN R-50, the default), '
+        'seg-half (at half width), seg-4x (2800 iterations), seg-train1600 '
+        '(1600 train images), det (Mask R-CNN R-50) or cls (R-50 '
         'classifying one-shape 32x32 images)')
-    parser.add_argument(
-        '--demo-data-root',
-        help=f'shapes dataset folder (default: {SHAPES_DATA_ROOT}, or '
-        f'{CLS_DATA_ROOT} for cls)')
-    parser.add_argument(
-        '--demo-images', nargs=2, type=int, metavar=('TRAIN', 'VAL'),
-        default=None, help='images to generate per split (default: for seg '
-        f'and det the demos\' train split and {DEMO_VAL_IMAGES} val images, '
-        'where the demos score on 50; for cls the demo\'s)')
-    parser.add_argument(
-        '--demo-radius', nargs=2, type=float, metavar=('MIN', 'MAX'),
-        default=None, help='smallest and largest shape circumradius of the '
-        'seg and det dataset, as fractions of the image size (default: the '
-        f'demos\' {ShapesConfig.min_radius} {ShapesConfig.max_radius})')
     parser.add_argument(
         '--couple-init', action='store_true',
         help='start both twins of a seed from shared initial weights: the '
@@ -160,21 +162,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                       args.backbones not in (None, [DEMO_BACKBONE])):
         parser.error('--demo has one pair; leave out --detectors, '
                      '--segmentors, --classifiers and --backbones.')
-    if args.demo_radius:
-        if not args.demo or DEMOS[args.demo].task == CLASSIFICATION:
-            parser.error('--demo-radius sets the shapes of the seg and det '
-                         'demo dataset; the cls pair renders its own (its '
-                         'radius is set in rla_lab/demo/shapes_cls.py).')
-        try:
-            ShapesConfig(min_radius=args.demo_radius[0],
-                         max_radius=args.demo_radius[1])
-        except ValueError as error:
-            parser.error(f'--demo-radius: {error}')
+    dataset_options = [key for key in args.cfg_options
+                       if key.split('.')[0] == DATASET_KEY]
+    if dataset_options and not args.demo:
+        parser.error(f'--cfg-options {" ".join(dataset_options)}: '
+                     f'{DATASET_KEY} is the generated dataset of the demo '
+                     f'pairs (--demo); the other configs read datasets of '
+                     f'their own.')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds lists a seed twice: {args.seeds}.')
-    if any(o.startswith(SEED_OPTION + '=') for o in args.cfg_options):
+    if SEED_KEY in args.cfg_options:
         parser.error(f'set the seeds with --seeds, not --cfg-options '
-                     f'{SEED_OPTION}=...: each seed gets its own run.')
+                     f'{SEED_KEY}=...: each seed gets its own run.')
     if not 0 < args.confidence < 1:
         parser.error(f'--confidence must be in (0, 1), e.g. 0.95; got '
                      f'{args.confidence}.')
@@ -191,26 +190,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.work_dir is None:
         args.work_dir = osp.join(
             'work_dirs', 'paper_pairs_demo' if args.demo else 'paper_pairs')
-    if args.demo_data_root is None:
-        args.demo_data_root = (
-            CLS_DATA_ROOT if args.demo and
-            DEMOS[args.demo].task == CLASSIFICATION else SHAPES_DATA_ROOT)
     return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
-    options: List[str] = list(args.cfg_options)
     zoo = None
     if args.demo:
         families, backbones = [DEMOS[args.demo]], [DEMO_BACKBONE]
-        try:
-            options = prepare_demo(args.demo_data_root, args.demo_images,
-                                   DEMOS[args.demo].task, work_dir,
-                                   args.dry_run, args.demo_radius) + options
-        except ValueError as error:
-            raise SystemExit(str(error))
     else:
         zoo = read_model_index(MODEL_INDEX)
         if (args.detectors, args.segmentors, args.classifiers) == (None, ) * 3:
@@ -231,11 +219,21 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         1, (os.cpu_count() or 1) // args.jobs),
                     side_by_side=args.jobs > 1)
     runs = unique_runs(pairs)
-    problem = check_pretrained(runs, args.seeds, options, work_dir)
+    try:
+        jobs = plan_jobs(runs, args.seeds, work_dir, args.cfg_options,
+                         args.couple_init)
+        check_datasets(jobs)
+    except ValueError as error:
+        raise SystemExit(str(error))
+    problem = check_pretrained(jobs)
     if problem and not args.dry_run:
         raise SystemExit(problem)
     if problem:
         print('# WARNING: ' + problem.replace('\n', '\n# '))
+    try:
+        prepare_datasets(jobs, args.dry_run)
+    except ValueError as error:
+        raise SystemExit(str(error))
     if not args.dry_run:
         print(announce(pairs, args.seeds, args.confidence, args.couple_init),
               flush=True)
@@ -243,14 +241,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         # Before the pool: initialization draws from the global RNG.
         for pair in pairs:
             for seed in args.seeds:
-                write_coupled_init(pair, seed, work_dir, options,
+                write_coupled_init(find_job(jobs, pair.baseline, seed),
+                                   find_job(jobs, pair.rla, seed),
                                    args.dry_run)
-    jobs = [(run, seed) for seed in args.seeds for run in runs]
     with ThreadPoolExecutor(1 if args.dry_run else args.jobs) as pool:
         # list() re-raises the first failure of a run.
         list(pool.map(
-            lambda job: process_run(*job, work_dir, launch, options,
-                                    args.dry_run, args.couple_init), jobs))
+            lambda job: process_run(job, launch, args.dry_run), jobs))
     if args.dry_run:
         return
     for name, seeds in unreported_seeds(runs, args.seeds, work_dir).items():
