@@ -34,7 +34,8 @@ from torch import Tensor
 from rla_mm.utils.checkpoint import (CheckpointMismatchError,
                                      load_backbone_state_dict,
                                      pretrained_entry, resolve_init_cfg)
-from .rla_resnet import ECA, check_eca_kernel_sizes
+from .rla_resnet import (ECA, check_eca_kernel_sizes, default_init_cfg,
+                         initial_hidden)
 
 # The released files' classifier: classifier.0 is a dropout, classifier.1
 # the fc layer (LinearClsHead's head.fc). bn2, the norm on the final h,
@@ -263,14 +264,7 @@ class RLAMobileNetV2(BaseModule):
                              f'{self.num_layers}], got {frozen_stages!r}.')
         arch_name = ('ECA-' if eca_kernel_sizes else '') + 'RLAMobileNetV2'
         init_cfg = resolve_init_cfg(init_cfg, pretrained, arch_name)
-        if init_cfg is None:
-            init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                     nonlinearity='relu'),
-                dict(type='Constant', val=1,
-                     layer=['_BatchNorm', 'GroupNorm']),
-            ]
-        super().__init__(init_cfg)
+        super().__init__(default_init_cfg() if init_cfg is None else init_cfg)
         self.arch_name = arch_name  # for messages
         self.widen_factor = widen_factor
         self.rla_channels = rla_channels
@@ -421,9 +415,7 @@ class RLAMobileNetV2(BaseModule):
             hidden state, (N, k, H_last, W_last), when ``return_hidden``.
         """
         x = self.conv1(x)
-        h = x.new_zeros((x.shape[0], self.rla_channels, *x.shape[2:]))
-        if x.is_contiguous(memory_format=torch.channels_last):
-            h = h.contiguous(memory_format=torch.channels_last)
+        h = initial_hidden(x, self.rla_channels)
         blocks = [(s, j) for s in range(self.num_run_layers)
                   for j in range(len(self.stages[s]))]
         step = self._step

@@ -271,6 +271,25 @@ def check_eca_kernel_sizes(kernel_sizes: Optional[Sequence[int]],
     return kernel_sizes
 
 
+def default_init_cfg() -> List[dict]:
+    """The initialization without a checkpoint, as mmdet's ResNet and
+    MobileNetV2 make it: He (fan-out) convs, norms at weight 1."""
+    return [
+        dict(type='Kaiming', layer='Conv2d', mode='fan_out',
+             nonlinearity='relu'),
+        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
+    ]
+
+
+def initial_hidden(x: Tensor, channels: int) -> Tensor:
+    """The hidden state ``h`` before the first block: zeros, (N, channels,
+    H, W) for ``x`` of (N, C, H, W), in ``x``'s memory format."""
+    h = x.new_zeros((x.shape[0], channels, *x.shape[2:]))
+    if x.is_contiguous(memory_format=torch.channels_last):
+        h = h.contiguous(memory_format=torch.channels_last)
+    return h
+
+
 def _check_strides_dilations(strides: Sequence[int],
                              dilations: Sequence[int],
                              num_stages: int) -> None:
@@ -422,14 +441,7 @@ class RLAResNet(BaseModule):
                              f'got {frozen_stages}.')
         _check_strides_dilations(strides, dilations, num_stages)
         init_cfg = resolve_init_cfg(init_cfg, pretrained, 'RLAResNet')
-        if init_cfg is None:
-            init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                     nonlinearity='relu'),
-                dict(type='Constant', val=1,
-                     layer=['_BatchNorm', 'GroupNorm']),
-            ]
-        super().__init__(init_cfg)
+        super().__init__(default_init_cfg() if init_cfg is None else init_cfg)
         self.depth = depth
         self.rla_channels = rla_channels
         self.out_indices = out_indices
@@ -602,9 +614,7 @@ class RLAResNet(BaseModule):
             (N, k, H_last, W_last), when ``return_hidden`` is set.
         """
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        h = x.new_zeros((x.shape[0], self.rla_channels, *x.shape[2:]))
-        if x.is_contiguous(memory_format=torch.channels_last):
-            h = h.contiguous(memory_format=torch.channels_last)
+        h = initial_hidden(x, self.rla_channels)
         blocks = [(s, j) for s in range(self.num_run_stages)
                   for j in range(len(self.stages[s]))]
         step = self._step
