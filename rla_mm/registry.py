@@ -8,9 +8,9 @@ is installed, and the plugin needs none of them in particular.
 import importlib
 from typing import Dict, List, Tuple
 
-# The codebases whose configs may name our modules, with their
+# The codebases whose configs may name our modules, by scope: their
 # distributions (what ``pip install`` takes).
-CODEBASES: Dict[str, str] = {
+DISTRIBUTIONS: Dict[str, str] = {
     'mmdet': 'mmdet',
     'mmseg': 'mmsegmentation',
     'mmpretrain': 'mmpretrain',
@@ -57,5 +57,5 @@ def register_in_installed_codebases() -> List[str]:
         raise ImportError(
             'rla_mm registers its backbones in an OpenMMLab codebase, and '
             'none is installed: pip install one of '
-            f'{", ".join(CODEBASES.values())} (e.g. pip install mmdet).')
+            f'{", ".join(DISTRIBUTIONS.values())} (e.g. pip install mmdet).')
     return registered

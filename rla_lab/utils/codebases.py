@@ -16,6 +16,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, Registry, init_default_scope
 from torch import nn
 
+from rla_mm.registry import DISTRIBUTIONS
+
 from .runs import REPO_ROOT
 
 # The tested versions; absent when rla_mm is not installed from a checkout.
@@ -40,11 +42,12 @@ class Codebase(NamedTuple):
 
 
 CODEBASES: Dict[str, Codebase] = {
-    'mmdet': Codebase('mmdet', 'MMDetection', 'mmdet'),
+    'mmdet': Codebase('mmdet', 'MMDetection', DISTRIBUTIONS['mmdet']),
     # mmseg.models imports ftfy and regex (its multimodal heads).
-    'mmseg': Codebase('mmseg', 'MMSegmentation', 'mmsegmentation',
+    'mmseg': Codebase('mmseg', 'MMSegmentation', DISTRIBUTIONS['mmseg'],
                       ('ftfy', 'regex')),
-    'mmpretrain': Codebase('mmpretrain', 'MMPretrain', 'mmpretrain'),
+    'mmpretrain': Codebase('mmpretrain', 'MMPretrain',
+                           DISTRIBUTIONS['mmpretrain']),
 }
 # The scope of a config that sets none: the tools began as mmdet's.
 DEFAULT_SCOPE = 'mmdet'
