@@ -154,6 +154,30 @@ def parameter_changes(was: ShapesConfig, now: ShapesConfig) -> List[str]:
             if old[key] != new[key]]
 
 
+def redraw_unless_present(kind: str, root: str, params: ShapesConfig,
+                          force: bool = False) -> bool:
+    """Write a ``kind`` dataset unless ``root`` holds it with ``params``.
+
+    A folder that holds another, an incomplete one or one of another
+    version of the generator is drawn anew: the writer of
+    ``tools/misc/make_demo_dataset.py``, asked for that folder by name
+    (:func:`ensure_config_dataset` keeps such a folder instead).
+
+    Args:
+        kind (str): A key of ``KINDS``.
+        root (str): Dataset root.
+        params (ShapesConfig): Dataset parameters.
+        force (bool): Rewrite even if ``root`` holds the same dataset.
+
+    Returns:
+        bool: Whether the dataset was (re)written.
+    """
+    if not force and KINDS[kind].read(root) == params:
+        return False
+    KINDS[kind].write(root, params)
+    return True
+
+
 def ensure_config_dataset(cfg: Mapping, dry_run: bool = False) -> bool:
     """Write the shapes dataset ``cfg`` names where it is missing.
 

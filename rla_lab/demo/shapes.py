@@ -514,23 +514,6 @@ def read_generator_config(root: str) -> Optional[ShapesConfig]:
         return None
 
 
-def ensure_dataset(root: str, cfg: ShapesConfig, force: bool = False) -> bool:
-    """Write the dataset unless ``root`` already holds it with ``cfg``.
-
-    Args:
-        root (str): Dataset root.
-        cfg (ShapesConfig): Dataset parameters.
-        force (bool): Rewrite even if ``root`` holds the same dataset.
-
-    Returns:
-        bool: Whether the dataset was (re)written.
-    """
-    if not force and read_generator_config(root) == cfg:
-        return False
-    write_dataset(root, cfg)
-    return True
-
-
 def background_only_miou(root: str, split: str = 'val') -> float:
     """The mIoU of predicting background everywhere on a split's label maps.
 
@@ -552,7 +535,7 @@ def background_only_miou(root: str, split: str = 'val') -> float:
     names = sorted(Path(folder).glob('*.png'))
     if not names:
         raise ValueError(f'no label maps in {folder}; write the dataset '
-                         'first (ensure_dataset).')
+                         'first (tools/misc/make_demo_dataset.py).')
     areas = []
     for name in names:
         label = torch.from_numpy(cv2.imread(str(name), cv2.IMREAD_UNCHANGED))

@@ -165,21 +165,3 @@ def read_cls_generator_config(root: str) -> Optional[ShapesConfig]:
             return None
     return cfg
 
-
-def ensure_cls_dataset(root: str, cfg: ShapesConfig = CLS_SHAPES,
-                       force: bool = False) -> bool:
-    """Write the dataset unless ``root`` already holds it with ``cfg``.
-
-    Args:
-        root (str): Dataset root.
-        cfg (ShapesConfig): Dataset parameters (one shape per image).
-        force (bool): Rewrite even if ``root`` holds the same dataset.
-
-    Returns:
-        bool: Whether the dataset was (re)written.
-    """
-    if not force and read_cls_generator_config(root) == cfg:
-        return False
-    write_cls_dataset(root, cfg)
-    return True
-

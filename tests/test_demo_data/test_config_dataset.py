@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from rla_lab.demo import DEMO_DATASETS
 from rla_lab.demo.config_dataset import (DATASET_KEY, ConfigDataset,
                                          dataset_of, ensure_config_dataset,
                                          point_at_dataset)
@@ -17,6 +16,7 @@ from rla_lab.demo.shapes import (ShapesConfig, annotation_path,
                                  read_generator_config)
 from rla_lab.demo.shapes_cls import CLS_SHAPES, read_cls_generator_config
 from rla_lab.utils.runs import REPO_ROOT
+from tools.misc.make_demo_dataset import demo_datasets
 
 DEMO_CONFIGS = Path(REPO_ROOT) / 'configs' / 'demo'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -47,14 +47,20 @@ def test_every_demo_config_reads_the_dataset_it_names(path: str):
 
 
 def test_the_demo_configs_name_the_demos_datasets():
-    """``make demo*`` and make_demo_dataset.py write the same datasets."""
+    """The demos read the generator's default datasets; detection and
+    segmentation the same one. make_demo_dataset.py writes what the demo
+    configs name."""
+    expected = {'det': ('data/demo_shapes', ShapesConfig()),
+                'seg': ('data/demo_shapes', ShapesConfig()),
+                'cls': ('data/demo_shapes_cls', CLS_SHAPES)}
     for task, name in (('det', 'mask_rcnn_r50_shapes.py'),
                        ('seg', 'fpn_r50_shapes_seg.py'),
                        ('cls', 'cls_r50_shapes.py')):
-        expected = DEMO_DATASETS[task]
         dataset = dataset_of(Config.fromfile(str(DEMO_CONFIGS / name)))
-        assert dataset.params == expected.defaults
-        assert osp.normpath(dataset.root) == expected.root
+        assert (osp.normpath(dataset.root), dataset.params) == expected[task]
+    written = demo_datasets()
+    assert [(osp.normpath(written[task].root), written[task].params)
+            for task in ('det', 'cls')] == [expected['det'], expected['cls']]
 
 
 def test_the_kits_datasets():

@@ -8,13 +8,13 @@ import pycocotools.mask as mask_utils
 import pytest
 from pycocotools.coco import COCO
 
+from rla_lab.demo.config_dataset import redraw_unless_present
 from rla_lab.demo.shapes import (CATEGORIES, SEG_CLASSES, ShapesConfig,
                                  annotation_path, background_only_miou,
-                                 build_split, ensure_dataset, image_rng,
-                                 label_maps, paint_alpha, rasterize,
-                                 read_generator_config, render_image,
-                                 seg_map_dir, shape_annotation, shape_geometry,
-                                 write_dataset)
+                                 build_split, image_rng, label_maps,
+                                 paint_alpha, rasterize, read_generator_config,
+                                 render_image, seg_map_dir, shape_annotation,
+                                 shape_geometry, write_dataset)
 
 SMALL = ShapesConfig(num_train=6, num_val=4, image_size=96, max_objects=5)
 SEG_PALETTE = [(0, 0, 0), (220, 20, 60), (0, 120, 230), (250, 170, 30),
@@ -171,16 +171,16 @@ def test_files_are_valid_coco(dataset_root):
 
 def test_ensure_dataset_skips_identical_data(dataset_root, tmp_path):
     assert read_generator_config(dataset_root) == SMALL
-    assert not ensure_dataset(dataset_root, SMALL)
+    assert not redraw_unless_present('scenes', dataset_root, SMALL)
 
     root = str(tmp_path)
     assert read_generator_config(root) is None
     tiny = ShapesConfig(num_train=1, num_val=1, image_size=64)
-    assert ensure_dataset(root, tiny)
-    assert not ensure_dataset(root, tiny)
-    assert ensure_dataset(root, tiny, force=True)
+    assert redraw_unless_present('scenes', root, tiny)
+    assert not redraw_unless_present('scenes', root, tiny)
+    assert redraw_unless_present('scenes', root, tiny, force=True)
     bigger = ShapesConfig(num_train=2, num_val=1, image_size=64)
-    assert ensure_dataset(root, bigger)
+    assert redraw_unless_present('scenes', root, bigger)
     assert read_generator_config(root) == bigger
     with open(annotation_path(root, 'train')) as f:
         coco = json.load(f)
@@ -188,7 +188,7 @@ def test_ensure_dataset_skips_identical_data(dataset_root, tmp_path):
     # A label map missing: incomplete, not reused.
     os.remove(osp.join(seg_map_dir(root, 'val'), '00000.png'))
     assert read_generator_config(root) is None
-    assert ensure_dataset(root, bigger)
+    assert redraw_unless_present('scenes', root, bigger)
     # Written by another version of the generator: not reused.
     coco['info']['generator_version'] = -1
     with open(annotation_path(root, 'train'), 'w') as f:

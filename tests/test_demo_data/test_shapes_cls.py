@@ -11,12 +11,13 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from rla_lab.demo.config_dataset import redraw_unless_present
 from rla_lab.demo.shapes import (CATEGORIES, EXTRA_SHAPES, SHAPE_KINDS,
                                  image_rng, paint_alpha, rasterize,
                                  render_image, shape_geometry)
 from rla_lab.demo.shapes_cls import (CLASSES, CLS_SHAPES, INFO_FILE,
-                                     ensure_cls_dataset, image_label,
-                                     image_path, read_cls_generator_config,
+                                     image_label, image_path,
+                                     read_cls_generator_config,
                                      render_cls_image, write_cls_dataset)
 from rla_lab.utils.runs import REPO_ROOT
 
@@ -86,27 +87,27 @@ def test_an_image_shows_one_shape_of_its_class():
 
 def test_ensure_reuses_a_complete_dataset_only(tmp_path: Path):
     root = str(tmp_path)
-    assert ensure_cls_dataset(root, SMALL)
-    assert not ensure_cls_dataset(root, SMALL)
+    assert redraw_unless_present('classes', root, SMALL)
+    assert not redraw_unless_present('classes', root, SMALL)
     # A missing image, a missing marker, other parameters: rewritten.
     Path(image_path(root, 'val', 7)).unlink()
     assert read_cls_generator_config(root) is None
-    assert ensure_cls_dataset(root, SMALL)
+    assert redraw_unless_present('classes', root, SMALL)
     assert read_cls_generator_config(root) == SMALL
     (tmp_path / INFO_FILE).unlink()
-    assert ensure_cls_dataset(root, SMALL)
+    assert redraw_unless_present('classes', root, SMALL)
     # A stray image, which CustomDataset would read as a star.
     (tmp_path / 'val' / 'star' / 'stray.png').write_bytes(b'')
     assert read_cls_generator_config(root) is None
-    assert ensure_cls_dataset(root, SMALL)
+    assert redraw_unless_present('classes', root, SMALL)
     assert not (tmp_path / 'val' / 'star' / 'stray.png').exists()
     fewer = replace(SMALL, num_train=11, num_val=10)
-    assert ensure_cls_dataset(root, fewer)
+    assert redraw_unless_present('classes', root, fewer)
     # The images of the larger dataset are gone.
     assert len(list((tmp_path / 'train').rglob('*.png'))) == 11
     assert read_cls_generator_config(root) == fewer
-    assert ensure_cls_dataset(root, SMALL, force=False)
-    assert ensure_cls_dataset(root, SMALL, force=True)
+    assert redraw_unless_present('classes', root, SMALL, force=False)
+    assert redraw_unless_present('classes', root, SMALL, force=True)
 
 
 def test_writer_refuses_what_customdataset_would_misread(tmp_path: Path):
